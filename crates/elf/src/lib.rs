@@ -1,0 +1,1 @@
+//! corten-elf: to be written.

@@ -1,0 +1,1 @@
+//! corten-manifest: to be written.

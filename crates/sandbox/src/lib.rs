@@ -1,0 +1,1 @@
+//! corten-sandbox: to be written.

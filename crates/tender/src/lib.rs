@@ -1,0 +1,1 @@
+//! corten-tender: to be written.
