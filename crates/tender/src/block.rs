@@ -90,7 +90,7 @@ pub fn check_geometry(
     block_size: u16,
 ) -> Result<(), BlockError> {
     let bs = u64::from(block_size);
-    if bs == 0 || capacity % bs != 0 {
+    if bs == 0 || !capacity.is_multiple_of(bs) {
         return Err(BlockError::Misaligned {
             name: name.to_owned(),
             path: path.to_owned(),

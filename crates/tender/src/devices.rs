@@ -480,10 +480,8 @@ mod tests {
     fn net_over_fd_gets_mac_and_rejects_shared_fd() {
         let mut fds = [0; 2];
         // SAFETY: socketpair fills the two-element array.
-        assert_eq!(
-            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, fds.as_mut_ptr()) },
-            0
-        );
+        let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, fds.as_mut_ptr()) };
+        assert_eq!(rc, 0);
         let net = |name: &str, fd| DeviceArg {
             option: format!("--net:{name}=@{fd}"),
             name: name.into(),

@@ -7,6 +7,8 @@
 //! [`front_end`] does all of that in one call. Every error prints as
 //! `PROG: message` (see [`diag`]) and exits 1.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod block;
 pub mod cli;
 pub mod cmdline;

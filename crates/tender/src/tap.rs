@@ -317,10 +317,8 @@ mod tests {
     fn fd_source_that_is_not_a_tap_gets_default_mtu() {
         let mut fds = [0; 2];
         // SAFETY: socketpair fills the two-element array.
-        assert_eq!(
-            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, fds.as_mut_ptr()) },
-            0
-        );
+        let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, fds.as_mut_ptr()) };
+        assert_eq!(rc, 0);
         let t = attach(&TapSource::Fd(fds[0])).unwrap();
         assert_eq!(t.mtu, FALLBACK_MTU);
         // SAFETY: F_GETFL only reads flags.
