@@ -14,4 +14,8 @@ pub mod cli;
 pub mod cmdline;
 pub mod devices;
 pub mod diag;
+mod front;
+pub mod kernel;
 pub mod tap;
+
+pub use front::{front_end, Invocation};
