@@ -60,7 +60,8 @@ pub fn write_low_memory(
     };
     mem.bytes_mut(SPT_BOOT_INFO_BASE, BOOT_INFO_SIZE)?
         .copy_from_slice(&boot_info_bytes(&bi));
-    mem.bytes_mut(mft, manifest.len())?.copy_from_slice(manifest);
+    mem.bytes_mut(mft, manifest.len())?
+        .copy_from_slice(manifest);
     mem.bytes_mut(cmd, cmdline.len())?.copy_from_slice(cmdline);
     Ok(SPT_BOOT_INFO_BASE)
 }

@@ -45,14 +45,24 @@ pub struct Policy {
     pub nets: Vec<NetDevice>,
 }
 
-fn cond(arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, FilterError> {
+fn cond(
+    arg: u8,
+    len: SeccompCmpArgLen,
+    op: SeccompCmpOp,
+    value: u64,
+) -> Result<SeccompCondition, FilterError> {
     SeccompCondition::new(arg, len, op, value).map_err(FilterError::Build)
 }
 
 /// `int` argument `arg` equals `value`.
 fn int_eq(arg: u8, value: i64) -> Result<SeccompCondition, FilterError> {
     // Only the low 32 bits matter to the kernel for an int argument.
-    cond(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value as u32 as u64)
+    cond(
+        arg,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        value as u32 as u64,
+    )
 }
 
 fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, FilterError> {
@@ -76,18 +86,38 @@ pub fn rules(p: &Policy) -> Result<BTreeMap<i64, Vec<SeccompRule>>, FilterError>
                 nr,
                 rule(vec![
                     int_eq(0, b.fd.into())?,
-                    cond(2, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, b.block_size.into())?,
+                    cond(
+                        2,
+                        SeccompCmpArgLen::Qword,
+                        SeccompCmpOp::Eq,
+                        b.block_size.into(),
+                    )?,
                     cond(3, SeccompCmpArgLen::Qword, SeccompCmpOp::Le, max_offset)?,
                 ])?,
             );
         }
     }
-    allow(libc::SYS_clock_gettime, rule(vec![int_eq(0, libc::CLOCK_MONOTONIC.into())?])?);
-    allow(libc::SYS_clock_gettime, rule(vec![int_eq(0, libc::CLOCK_REALTIME.into())?])?);
-    allow(libc::SYS_epoll_pwait, rule(vec![int_eq(0, p.epollfd.into())?])?);
-    allow(libc::SYS_timerfd_settime, rule(vec![int_eq(0, p.timerfd.into())?])?);
+    allow(
+        libc::SYS_clock_gettime,
+        rule(vec![int_eq(0, libc::CLOCK_MONOTONIC.into())?])?,
+    );
+    allow(
+        libc::SYS_clock_gettime,
+        rule(vec![int_eq(0, libc::CLOCK_REALTIME.into())?])?,
+    );
+    allow(
+        libc::SYS_epoll_pwait,
+        rule(vec![int_eq(0, p.epollfd.into())?])?,
+    );
+    allow(
+        libc::SYS_timerfd_settime,
+        rule(vec![int_eq(0, p.timerfd.into())?])?,
+    );
     #[cfg(target_arch = "x86_64")]
-    allow(libc::SYS_arch_prctl, rule(vec![int_eq(0, ARCH_SET_FS as i64)?])?);
+    allow(
+        libc::SYS_arch_prctl,
+        rule(vec![int_eq(0, ARCH_SET_FS as i64)?])?,
+    );
     // An empty rule list means "always" to seccompiler.
     r.insert(libc::SYS_exit_group, Vec::new());
     Ok(r)
@@ -208,16 +238,24 @@ mod tests {
         // clock_gettime(MONOTONIC) is allowed; the arguments reach the kernel.
         assert_eq!(
             in_child(|| {
-                let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
                 // SAFETY: raw syscall with a valid out-pointer.
-                let rc = unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
+                let rc = unsafe {
+                    libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts)
+                };
                 rc as i32 + 7
             }),
             (Some(7), None)
         );
         // CLOCK_BOOTTIME is not.
         let r = in_child(|| {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
             // SAFETY: raw syscall with a valid out-pointer.
             unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_BOOTTIME, &mut ts) };
             0

@@ -28,7 +28,10 @@ const X_EXEC_HEAP: &str = "--x-exec-heap";
 
 const SPEC: TenderSpec = TenderSpec {
     target: "spt",
-    version: concat!(env!("CARGO_PKG_VERSION"), " (Corten; Solo5 v0.12 compatible)"),
+    version: concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (Corten; Solo5 v0.12 compatible)"
+    ),
     abi_version: SPT_ABI_VERSION,
     extra_options: &[ExtraOption {
         name: X_EXEC_HEAP,
@@ -114,7 +117,8 @@ fn run(args: Vec<OsString>) -> ! {
     // never used again (nothing is dropped after the jump).
     unsafe { libc::close(std::os::fd::AsRawFd::as_raw_fd(&inv.kernel.file)) };
     inv.devices.leak_fds();
-    launch::reset_fault_signals().unwrap_or_else(|e| diag.fatal(format!("could not reset signal handlers: {e}")));
+    launch::reset_fault_signals()
+        .unwrap_or_else(|e| diag.fatal(format!("could not reset signal handlers: {e}")));
     filter::install(&prog).unwrap_or_else(|e| diag.fatal(e));
     // SAFETY: `entry` lies in an executable guest segment (checked by
     // Elf::parse and check_layout), `sp` is the top of guest memory, and

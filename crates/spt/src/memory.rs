@@ -20,7 +20,9 @@ pub enum MemoryError {
     ReadImpliesExec,
     #[error("could not read the process personality: {0}")]
     Personality(std::io::Error),
-    #[error("guest memory of {mem_size:#x} bytes is too small: it must exceed {SPT_HOST_MEM_BASE:#x}")]
+    #[error(
+        "guest memory of {mem_size:#x} bytes is too small: it must exceed {SPT_HOST_MEM_BASE:#x}"
+    )]
     TooSmall { mem_size: u64 },
     #[error(
         "Error allocating guest memory: [{SPT_HOST_MEM_BASE:#x}, {mem_size:#x}) overlaps the \
@@ -86,9 +88,7 @@ impl GuestMemory {
         if exec_heap {
             prot |= libc::PROT_EXEC;
         }
-        let flags = libc::MAP_PRIVATE
-            | libc::MAP_ANONYMOUS
-            | libc::MAP_FIXED_NOREPLACE;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
         // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping, so
         // this cannot clobber any memory the tender uses; the result is
         // checked below.
