@@ -203,6 +203,11 @@ mod startup {
 
 use std::path::PathBuf;
 
+fn fail(what: &str, e: String) -> ! {
+    eprintln!("startup bench: {what}: {e}");
+    std::process::exit(1)
+}
+
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -213,7 +218,7 @@ fn main() {
     let tender = match std::env::var_os("CORTEN_SPT") {
         Some(p) => PathBuf::from(p),
         None => startup::build_static_spt(&ws, &ws.join("target/spt-static"))
-            .expect("static corten-spt"),
+            .unwrap_or_else(|e| fail("static corten-spt", e)),
     };
     let hello = std::env::var_os("CORTEN_HELLO")
         .map(PathBuf::from)
@@ -238,8 +243,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
     let tmp = std::env::temp_dir().join(format!("corten-startup-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).expect("temp dir");
-    let c_hello = startup::build_c_hello(&tmp).expect("C baseline");
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| fail("temp dir", e.to_string()));
+    let c_hello = startup::build_c_hello(&tmp).unwrap_or_else(|e| fail("C baseline", e));
 
     let s = |p: &std::path::Path| p.display().to_string();
     let mut cands = vec![
@@ -261,7 +266,8 @@ fn main() {
             });
         }
     }
-    let stats = startup::measure(&cands, rounds, rounds / 10 + 10).expect("measure");
+    let stats =
+        startup::measure(&cands, rounds, rounds / 10 + 10).unwrap_or_else(|e| fail("measure", e));
     println!("unikernel: {}", hello.display());
     println!("rounds: {rounds} (interleaved)\n");
     print!("{}", startup::report(&stats, "static C hello"));

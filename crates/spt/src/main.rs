@@ -9,6 +9,7 @@
 //! would install SIGSEGV/SIGBUS handlers and an alternate signal stack that
 //! must not survive into the guest, and costs start-up time.
 #![no_main]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod boot;
 mod events;
@@ -69,7 +70,7 @@ unsafe fn collect_args(argc: libc::c_int, argv: *const *const libc::c_char) -> V
 
 /// The C entry point.
 #[no_mangle]
-pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: called by the C runtime with its argc/argv.
     let args = unsafe { collect_args(argc, argv) };
     run(args)

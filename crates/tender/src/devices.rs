@@ -60,7 +60,7 @@ fn not_attached_lines(missing: &[(String, &'static str)]) -> String {
             } else {
                 format!("--block:{n}=PATH")
             };
-            format!("Device '{n}' of type {t} declared but not attached (attach it with {hint}). ")
+            format!("Device '{n}' of type {t} declared but not attached. Attach it with {hint}. ")
         })
         .collect()
 }
