@@ -439,6 +439,10 @@ fn read_note_segment<R: ReadAt + ?Sized>(
     ph: &Phdr,
     budget: &mut u64,
 ) -> Result<Vec<u8>, Problem> {
+    if ph.p_filesz == 0 {
+        // Holds no note; p_offset does not matter.
+        return Ok(Vec::new());
+    }
     segment::check_file_range(ph, size)?;
     if ph.p_filesz > *budget {
         return Err(Problem::NoteBudget {
