@@ -283,7 +283,11 @@ mod tests {
 
     #[test]
     fn gen_formats() {
-        for (flag, format) in [("--rust", Format::Rust), ("--note", Format::Note), ("--c", Format::C)] {
+        for (flag, format) in [
+            ("--rust", Format::Rust),
+            ("--note", Format::Note),
+            ("--c", Format::C),
+        ] {
             assert_eq!(
                 parsed(&["gen-manifest", flag, "a", "b"]),
                 Ok(Command::GenManifest {
@@ -338,7 +342,9 @@ mod tests {
         );
         assert_eq!(
             parsed(&["validate", "--target=virtio", "k"]),
-            Err(usage_error("validate: --target virtio: expected spt or hvt"))
+            Err(usage_error(
+                "validate: --target virtio: expected spt or hvt"
+            ))
         );
         assert!(parsed(&["validate", "--mem=0", "k"]).is_err());
         assert!(parsed(&["validate", "--mem=x", "k"]).is_err());

@@ -131,7 +131,10 @@ pub enum Output {
     Stdout,
     /// Opened without truncation, so a failed run leaves an existing file
     /// as it was; `regular` files are cut to the new length after writing.
-    File { file: File, regular: bool },
+    File {
+        file: File,
+        regular: bool,
+    },
 }
 
 impl Output {
@@ -146,6 +149,8 @@ impl Output {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
+            // Cut to length only after a successful write (write_all).
+            .truncate(false)
             .open(path)
             .map_err(fail)?;
         let regular = file.metadata().map_err(fail)?.is_file();
@@ -204,7 +209,9 @@ mod tests {
             e.to_string(),
             "/nonexistent/k.hvt: Could not open: No such file or directory"
         );
-        let e = Input::open(OsStr::new("/nonexistent/m.json")).err().unwrap();
+        let e = Input::open(OsStr::new("/nonexistent/m.json"))
+            .err()
+            .unwrap();
         assert_eq!(
             e.to_string(),
             "/nonexistent/m.json: Could not open for reading: No such file or directory"

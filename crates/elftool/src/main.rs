@@ -6,6 +6,8 @@
 //! a seccomp sandbox (see `sandbox.rs` for the allow-list) and do the work
 //! with nothing but reads and writes on those descriptors.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod cli;
 mod files;
 mod gen;

@@ -63,7 +63,9 @@ pub fn query_manifest(name: &str, image: &Image) -> Result<(), QueryError> {
 /// upstream's query-abi JSON for a raw target and version.
 pub fn abi_json(target: u32, version: u32) -> String {
     let name = corten_abi::note::AbiTarget::from_raw(target).map_or("unknown", |t| t.name());
-    format!("{{\n  \"type\": \"solo5.abi\",\n  \"target\": \"{name}\",\n  \"version\": {version}\n}}\n")
+    format!(
+        "{{\n  \"type\": \"solo5.abi\",\n  \"target\": \"{name}\",\n  \"version\": {version}\n}}\n"
+    )
 }
 
 pub fn query_abi(name: &str, image: &Image) -> Result<(), QueryError> {

@@ -20,9 +20,7 @@
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 
-use corten_sandbox::seccompiler::{
-    SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule,
-};
+use corten_sandbox::seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 use corten_sandbox::{arg_in, compile, install, Installed, SandboxError};
 
 /// The descriptors each kind of call may use.
@@ -35,7 +33,10 @@ pub struct Descriptors {
 }
 
 fn fds(list: &[RawFd]) -> Vec<u32> {
-    let mut v: Vec<u32> = list.iter().filter_map(|&fd| u32::try_from(fd).ok()).collect();
+    let mut v: Vec<u32> = list
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
+        .collect();
     v.sort_unstable();
     v.dedup();
     v
@@ -56,7 +57,12 @@ fn allow_fds(
 }
 
 fn condition(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
-    Ok(SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)?)
+    Ok(SeccompCondition::new(
+        arg,
+        SeccompCmpArgLen::Dword,
+        op,
+        value,
+    )?)
 }
 
 /// The allow-list for these descriptors.
