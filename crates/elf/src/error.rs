@@ -300,6 +300,7 @@ impl std::error::Error for ElfError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
 

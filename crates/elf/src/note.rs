@@ -53,7 +53,7 @@ pub(crate) struct Solo5Notes {
 /// Offset of a Solo5 note's payload from the start of its descriptor: the
 /// padding that aligns it to `align` relative to the start of the note.
 const fn payload_pad(align: usize) -> usize {
-    (SOLO5_HEAD + align - 1) / align * align - SOLO5_HEAD
+    SOLO5_HEAD.div_ceil(align) * align - SOLO5_HEAD
 }
 
 impl Solo5Note {
@@ -233,6 +233,7 @@ fn abi1_info(payload: &[u8]) -> Abi1Info {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
     use corten_abi::note::{Abi1Note, AbiTarget, MFT1_DESC_PAD};

@@ -67,6 +67,7 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
     use std::io::Write;

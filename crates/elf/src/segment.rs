@@ -102,14 +102,14 @@ impl Segment {
                 end: mem_end,
                 align,
             })?;
-        if start % PAGE_SIZE != 0 {
+        if start & (PAGE_SIZE - 1) != 0 {
             return Err(Problem::StartNotPageAligned {
                 vaddr: ph.p_vaddr,
                 align,
                 start,
             });
         }
-        if end % PAGE_SIZE != 0 {
+        if end & (PAGE_SIZE - 1) != 0 {
             return Err(Problem::EndNotPageAligned {
                 mem_end,
                 align,
@@ -159,6 +159,7 @@ pub(crate) fn check_file_range(ph: &Phdr, file_size: u64) -> Result<(), Problem>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
     use crate::raw::PT_LOAD;

@@ -3,6 +3,8 @@
 //! (never committed); without it this test prints why it did nothing.
 //! Set CORTEN_REQUIRE_UPSTREAM=1 to make its absence a failure.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use corten_elf::{AbiTarget, Arch, Elf};
 use std::fs::File;
 use std::path::{Path, PathBuf};
