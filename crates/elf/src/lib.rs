@@ -105,9 +105,12 @@ impl Elf {
             .iter()
             .any(|s| s.prot.exec && s.contains(ehdr.e_entry))
         {
-            let executable = segments
-                .iter()
-                .filter(|s| s.prot.exec)
+            // Name a few candidates, not all 65534 a hostile file may have.
+            const LISTED: usize = 4;
+            let mut exec = segments.iter().filter(|s| s.prot.exec);
+            let executable = exec
+                .by_ref()
+                .take(LISTED)
                 .map(|s| (s.phdr_index, s.vaddr, s.vaddr + s.memsz))
                 .collect();
             return Err(err(
@@ -115,6 +118,7 @@ impl Elf {
                 Problem::EntryNotExecutable {
                     entry: ehdr.e_entry,
                     executable,
+                    more: exec.count(),
                 },
             ));
         }
@@ -742,6 +746,32 @@ mod tests {
         // Make the data segment R-X (still not W+X) and jump there.
         img.edit_ph(PH_DATA, |p| p.p_flags = 5).e_entry(0x102008);
         assert_eq!(parse(&img).unwrap().entry(), 0x102008);
+    }
+
+    #[test]
+    fn entry_error_lists_a_few_executable_segments_only() {
+        let n = 10usize;
+        let mut img = base();
+        let table = 0x1000usize;
+        img.put(table + n * 56, &[]);
+        img.e_phoff(table as u64)
+            .e_phnum(n as u16)
+            .e_entry(0x50_0000);
+        for i in 0..n {
+            let at = table + i * 56;
+            img.u32(at, 1)
+                .u32(at + 4, 5)
+                .u64(at + 16, 0x100000 + (i as u64) * 0x1000)
+                .u64(at + 40, 0x1000)
+                .u64(at + 48, 0x1000);
+        }
+        assert_eq!(
+            parse(&img).unwrap_err().to_string(),
+            "k.hvt: ELF header: e_entry 0x500000 is not inside an executable PT_LOAD segment, \
+             expected 0x100000..0x101000 (program header 0) or 0x101000..0x102000 (program \
+             header 1) or 0x102000..0x103000 (program header 2) or 0x103000..0x104000 \
+             (program header 3) or one of 6 more executable segments"
+        );
     }
 
     #[test]
