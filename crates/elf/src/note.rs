@@ -19,7 +19,8 @@
 //! `elf_load_note()` reads it.
 
 use crate::error::{Problem, Solo5Note};
-use crate::raw::{Nhdr, NHDR_SIZE};
+use crate::raw::{Nhdr, Phdr, NHDR_SIZE};
+use crate::read::{bounded_usize, ReadAt};
 use corten_abi::note::{
     Abi1Info, ABI1_NOTE_ALIGN, ABI1_NOTE_MAX_SIZE, ABI1_NOTE_TYPE, MFT1_NOTE_ALIGN,
     MFT1_NOTE_MAX_SIZE, MFT1_NOTE_TYPE, SOLO5_NOTE_NAME, SOLO5_NOTE_NAMESZ,
@@ -230,6 +231,35 @@ fn abi1_info(payload: &[u8]) -> Abi1Info {
         reserved0: word(2),
         reserved1: word(3),
     }
+}
+
+/// Reads the bytes of one PT_NOTE, charging them to the note budget.
+pub(crate) fn read_segment<R: ReadAt + ?Sized>(
+    file: &R,
+    size: u64,
+    ph: &Phdr,
+    budget: &mut u64,
+) -> Result<Vec<u8>, Problem> {
+    if ph.p_filesz == 0 {
+        // Holds no note; p_offset does not matter.
+        return Ok(Vec::new());
+    }
+    crate::segment::check_file_range(ph, size)?;
+    if ph.p_filesz > *budget {
+        return Err(Problem::NoteBudget {
+            filesz: ph.p_filesz,
+            left: *budget,
+        });
+    }
+    *budget -= ph.p_filesz;
+    let mut data = vec![0u8; bounded_usize(ph.p_filesz)];
+    file.read_exact_at(&mut data, ph.p_offset)
+        .map_err(|source| Problem::Read {
+            offset: ph.p_offset,
+            len: ph.p_filesz,
+            source,
+        })?;
+    Ok(data)
 }
 
 #[cfg(test)]
