@@ -112,3 +112,140 @@ pub(crate) fn phdrs(table: &[u8]) -> impl Iterator<Item = Phdr> + '_ {
         .filter_map(|c| c.try_into().ok())
         .map(Phdr::from_bytes)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    fn good() -> Ehdr {
+        let mut b = [0u8; EHDR_SIZE];
+        b[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        let mut h = Ehdr::from_bytes(&b);
+        h.e_type = raw::ET_EXEC;
+        h.e_machine = raw::EM_X86_64;
+        h.e_version = 1;
+        h.e_phoff = 64;
+        h.e_ehsize = 64;
+        h.e_phentsize = 56;
+        h.e_phnum = 2;
+        h
+    }
+
+    #[test]
+    fn accepts_a_good_header_whatever_osabi_says() {
+        let mut h = good();
+        check_ehdr(&h, Arch::X86_64).unwrap();
+        h.e_ident[7] = 0xff; // EI_OSABI
+        h.e_ident[8] = 0xff; // EI_ABIVERSION
+        h.e_flags = 0xdead;
+        h.e_shoff = u64::MAX;
+        h.e_shnum = 0xffff;
+        check_ehdr(&h, Arch::X86_64).unwrap();
+        h.e_machine = raw::EM_AARCH64;
+        check_ehdr(&h, Arch::Aarch64).unwrap();
+    }
+
+    #[test]
+    fn each_header_rule() {
+        type Edit = fn(&mut Ehdr);
+        type Want = fn(&Problem) -> bool;
+        let cases: [(Edit, Want); 11] = [
+            (
+                |h| h.e_ident[0] = 0x7e,
+                |p| {
+                    matches!(
+                        p,
+                        Problem::Magic {
+                            found: [0x7e, b'E', b'L', b'F']
+                        }
+                    )
+                },
+            ),
+            (
+                |h| h.e_ident[4] = 1,
+                |p| matches!(p, Problem::Class { found: 1 }),
+            ),
+            (
+                |h| h.e_ident[5] = 2,
+                |p| matches!(p, Problem::Data { found: 2 }),
+            ),
+            (
+                |h| h.e_ident[6] = 2,
+                |p| matches!(p, Problem::IdentVersion { found: 2 }),
+            ),
+            (
+                |h| h.e_version = 0,
+                |p| matches!(p, Problem::Version { found: 0 }),
+            ),
+            (
+                |h| h.e_ehsize = 65,
+                |p| matches!(p, Problem::EhdrSize { found: 65 }),
+            ),
+            (|h| h.e_phnum = 0, |p| matches!(p, Problem::NoPhdrs)),
+            (
+                |h| h.e_phnum = raw::PN_XNUM,
+                |p| matches!(p, Problem::PhnumXnum),
+            ),
+            (
+                |h| h.e_phentsize = 64,
+                |p| matches!(p, Problem::PhdrSize { found: 64 }),
+            ),
+            (
+                |h| h.e_type = 1,
+                |p| matches!(p, Problem::Type { found: 1 }),
+            ),
+            (
+                |h| h.e_machine = 3,
+                |p| {
+                    matches!(
+                        p,
+                        Problem::Machine {
+                            found: 3,
+                            expected: Arch::X86_64
+                        }
+                    )
+                },
+            ),
+        ];
+        for (i, (edit, want)) in cases.iter().enumerate() {
+            let mut h = good();
+            edit(&mut h);
+            let p = check_ehdr(&h, Arch::X86_64).unwrap_err();
+            assert!(want(&p), "case {i}: {p}");
+        }
+    }
+
+    #[test]
+    fn program_header_table_must_be_inside_the_file() {
+        let file = vec![0u8; 64 + 2 * 56];
+        let h = good();
+        assert_eq!(read_phdr_table(&file, file.size(), &h).unwrap().len(), 112);
+        assert_eq!(phdrs(&[0u8; 112]).count(), 2);
+        let short = &file[..file.len() - 1];
+        assert!(matches!(
+            read_phdr_table(short, short.size(), &h),
+            Err(Problem::PhdrTableOutside {
+                end: 176,
+                size: 175,
+                ..
+            })
+        ));
+        let mut h2 = h;
+        h2.e_phoff = u64::MAX - 100;
+        assert!(matches!(
+            read_phdr_table(&file, file.size(), &h2),
+            Err(Problem::PhdrTableOverflow { .. })
+        ));
+    }
+
+    #[test]
+    fn too_short_for_a_header() {
+        let file = [0u8; 63];
+        assert!(matches!(
+            read_ehdr(&file[..], 63),
+            Err(Problem::TooShort { size: 63 })
+        ));
+        assert!(read_ehdr(&[0u8; 64][..], 64).is_ok());
+    }
+}
