@@ -41,4 +41,3 @@ fn main() -> std::io::Result<()> {
     }
     Ok(())
 }
-

@@ -4,6 +4,8 @@
 //! committed files are exactly what the generator
 //! (`cargo run -p corten-elf --example gen-corpus`) writes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 mod support;
 
 use std::collections::BTreeSet;
@@ -57,9 +59,17 @@ fn check_committed_equal_generated(kind: &str, cases: &[Case]) {
 fn committed_corpus_is_what_the_generator_writes() {
     let malformed = corpus::malformed_cases();
     let valid = corpus::valid_cases();
-    assert!(malformed.len() >= 30, "only {} malformed cases", malformed.len());
+    assert!(
+        malformed.len() >= 30,
+        "only {} malformed cases",
+        malformed.len()
+    );
     let names: BTreeSet<_> = malformed.iter().chain(&valid).map(|c| c.name).collect();
-    assert_eq!(names.len(), malformed.len() + valid.len(), "duplicate case names");
+    assert_eq!(
+        names.len(),
+        malformed.len() + valid.len(),
+        "duplicate case names"
+    );
     check_committed_equal_generated("malformed", &malformed);
     check_committed_equal_generated("valid", &valid);
 }
