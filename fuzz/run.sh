@@ -9,7 +9,8 @@
 #
 # The working corpus lives in fuzz/target/corpus/TARGET (not committed). It is
 # seeded from fuzz/seeds/TARGET/ if present and, for elf_parse, from every
-# hand-made file in tests/corpus/. A crash leaves its input in
+# hand-made file in tests/corpus/ (for manifest_note, from elftool's golden
+# JSON sources). A crash leaves its input in
 # fuzz/artifacts/TARGET/ and makes this script fail.
 set -eu
 cd "$(dirname "$0")"
@@ -23,6 +24,7 @@ if [ -d "seeds/$target" ]; then
 fi
 case $target in
 elf_parse) cp ../tests/corpus/valid/*.elf ../tests/corpus/malformed/*.elf "$work"/ ;;
+manifest_note) cp ../crates/elftool/tests/golden/*.json "$work"/ ;;
 esac
 
 # One process (the machines are shared); -timeout catches hangs, -rss_limit_mb

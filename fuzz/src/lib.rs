@@ -2,11 +2,12 @@
 //! same code runs under libFuzzer (nightly, `cargo fuzz run TARGET`) and
 //! under the stable `cargo test` replay of `seeds/` and `regressions/`.
 //!
-//! Targets: `elf_parse` (here). Add a target by writing its function here,
+//! Targets: `elf_parse`, `manifest_note` (here). Add a target by writing its function here,
 //! a two-line file in fuzz_targets/, a `[[bin]]` in Cargo.toml and a seed
 //! directory `seeds/TARGET/`.
 
 use corten_elf::{AbiTarget, Arch, Elf};
+use corten_manifest::Manifest;
 
 /// Guest memory the ELF target loads into. Small, so that most segment
 /// layouts fall outside it and the refusal paths are fuzzed too, yet large
@@ -52,4 +53,40 @@ fn check_message(e: corten_elf::ElfError) -> String {
     assert!(msg.starts_with("fuzz.elf: "), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
     msg
+}
+
+/// Reads `data` both as an MFT1 descriptor (the bytes after the note's
+/// alignment padding, as a tender gets them) and as a JSON manifest source.
+/// Whatever is accepted must survive a round trip through every writer;
+/// every rejection must be one line (JSON ones start with the source name).
+pub fn manifest_note(data: &[u8]) {
+    match Manifest::from_note_desc(data) {
+        Ok(m) => round_trip(&m),
+        Err(e) => assert!(!e.to_string().contains('\n'), "{e}"),
+    }
+    match Manifest::from_json_bytes("fuzz.json", data) {
+        Ok(m) => round_trip(&m),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.starts_with("fuzz.json:"), "{msg}");
+            assert!(!msg.contains('\n'), "{msg}");
+        }
+    }
+}
+
+/// An accepted manifest: within the limits, and identical after going
+/// through the note form and upstream's query JSON form.
+fn round_trip(m: &Manifest) {
+    assert!(m.devices.len() <= corten_manifest::MAX_DEVICES);
+    let mft = m.to_mft_bytes();
+    assert_eq!(mft.len(), 8 + (m.devices.len() + 1) * 104);
+    let from_note = Manifest::from_note_desc(&mft).expect("re-encoded manifest must be valid");
+    assert_eq!(&from_note, m);
+    let note = m.to_note();
+    assert_eq!(&note[note.len() - mft.len()..], &mft[..]);
+    let json = m.to_query_json();
+    let from_json = Manifest::from_json("query", &json).expect("query JSON must read back");
+    assert_eq!(&from_json, m);
+    let _ = m.to_c_source();
+    let _ = m.to_rust_source();
 }
