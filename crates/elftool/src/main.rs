@@ -161,6 +161,11 @@ fn print_stdout(text: &str) -> ExitCode {
     }
 }
 
+/// One write(2) for the whole message (eprintln! writes piecemeal).
+fn print_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 fn run(command: Command) -> Result<(), Error> {
     let selftest = SelfTest::from_env()?;
     let Some(mut job) = Job::open(command)? else {
@@ -187,10 +192,12 @@ fn main() -> ExitCode {
     let command = match cli::parse(args.get(1..).unwrap_or_default()) {
         Ok(command) => command,
         Err(usage) => {
-            if let Some(message) = usage.message {
-                eprintln!("{prog}: {message}");
-            }
-            eprint!("{}", cli::usage(&prog));
+            let mut text = usage
+                .message
+                .map(|m| format!("{prog}: {m}\n"))
+                .unwrap_or_default();
+            text.push_str(&cli::usage(&prog));
+            print_stderr(&text);
             return ExitCode::FAILURE;
         }
     };
@@ -202,7 +209,7 @@ fn main() -> ExitCode {
     match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{prog}: {e}");
+            print_stderr(&format!("{prog}: {e}\n"));
             ExitCode::FAILURE
         }
     }
