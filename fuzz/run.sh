@@ -3,9 +3,11 @@
 #
 #   fuzz/run.sh [TARGET] [SECONDS]      defaults: elf_parse 60
 #
-# Needs: a nightly toolchain (fuzz/rust-toolchain.toml selects it; rustup
-# installs it on first use) and cargo-fuzz (`cargo install cargo-fuzz
-# --locked`), plus a C++ compiler for libFuzzer (Debian: g++).
+# Needs rustup, a C++ compiler for libFuzzer (Debian: g++), a nightly
+# toolchain and cargo-fuzz; the last two are installed here when missing
+# (`rustup toolchain install nightly --profile minimal`,
+# `cargo install cargo-fuzz --locked`). fuzz/rust-toolchain.toml selects
+# nightly for everything under fuzz/.
 #
 # The working corpus lives in fuzz/target/corpus/TARGET (not committed). It is
 # seeded from fuzz/seeds/TARGET/ if present and, for elf_parse, from every
@@ -16,6 +18,15 @@ set -eu
 cd "$(dirname "$0")"
 target=${1:-elf_parse}
 seconds=${2:-60}
+
+# Install what is missing (CI machines start bare): nightly via rustup,
+# cargo-fuzz from crates.io.
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
 
 work=target/corpus/$target
 mkdir -p "$work"
