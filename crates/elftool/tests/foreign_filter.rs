@@ -43,8 +43,8 @@ fn run_confined(args: &[&str], selftest: bool, hide_proc: bool) -> Option<Output
     // prepared before the fork; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            if hide_proc {
-                if libc::unshare(libc::CLONE_NEWNS) != 0
+            if hide_proc
+                && (libc::unshare(libc::CLONE_NEWNS) != 0
                     || libc::mount(
                         std::ptr::null(),
                         c"/".as_ptr(),
@@ -52,10 +52,9 @@ fn run_confined(args: &[&str], selftest: bool, hide_proc: bool) -> Option<Output
                         libc::MS_REC | libc::MS_PRIVATE,
                         std::ptr::null(),
                     ) != 0
-                    || libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
+                    || libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) != 0)
+            {
+                return Err(std::io::Error::last_os_error());
             }
             seccompiler::apply_filter(&program).map_err(std::io::Error::other)
         });
