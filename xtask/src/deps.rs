@@ -1,0 +1,118 @@
+//! Installing what a fresh machine lacks: rustup targets and Debian
+//! packages. Every `cargo xtask` command that needs something calls this
+//! first, so the README's two commands work on a new machine and CI
+//! installs the same things a developer would.
+
+use std::process::Command;
+
+/// A host command some step needs, and the Debian package that provides it.
+#[derive(Clone, Copy, Debug)]
+pub struct Tool {
+    pub command: &'static str,
+    pub package: &'static str,
+    /// Why it is needed (printed when it cannot be installed).
+    pub why: &'static str,
+}
+
+/// Adds every rustup target in `targets` that is not installed yet.
+pub fn ensure_rust_targets(targets: &[&str]) -> Result<(), String> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup ({e}); install rustup first"))?;
+    let installed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let missing: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: adding rustup targets: {}", missing.join(" "));
+    let status = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .status()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`rustup target add {}` failed", missing.join(" ")))
+    }
+}
+
+/// True when `command` is found on PATH.
+pub fn have_command(command: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(command).is_file()))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Installs the Debian packages of every tool in `tools` whose command is
+/// missing. Without root or apt-get, says what is missing and fails.
+pub fn ensure_tools(tools: &[Tool]) -> Result<(), String> {
+    let missing: Vec<&Tool> = tools.iter().filter(|t| !have_command(t.command)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    let list = missing
+        .iter()
+        .map(|t| format!("  {} (package {}): {}", t.command, t.package, t.why))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !is_root() || !have_command("apt-get") {
+        return Err(format!(
+            "missing tools, install them (e.g. `sudo apt-get install {}`):\n{list}",
+            packages.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing Debian packages: {}", packages.join(" "));
+    if apt_install(&packages).is_err() {
+        // A fresh machine may have no package lists yet.
+        run_apt(&["update", "-q"])?;
+        apt_install(&packages)?;
+    }
+    let still: Vec<&str> = missing
+        .iter()
+        .filter(|t| !have_command(t.command))
+        .map(|t| t.command)
+        .collect();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("still missing after apt-get: {}", still.join(" ")))
+    }
+}
+
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    run_apt(&args)
+}
+
+fn run_apt(args: &[&str]) -> Result<(), String> {
+    let status = Command::new("apt-get")
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`apt-get {}` failed", args.join(" ")))
+    }
+}
