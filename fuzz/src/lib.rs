@@ -43,7 +43,10 @@ pub fn elf_parse(data: &[u8], mem: &mut [u8]) -> Result<(), String> {
         assert!(s.start <= s.vaddr && s.vaddr + s.memsz <= s.end);
         assert!(!(s.prot.write && s.prot.exec));
     }
-    assert!(elf.segments().iter().any(|s| s.prot.exec && s.contains(elf.entry())));
+    assert!(elf
+        .segments()
+        .iter()
+        .any(|s| s.prot.exec && s.contains(elf.entry())));
     Ok(())
 }
 
