@@ -1,6 +1,7 @@
 //! Helpers shared by the test unikernels.
 #![no_std]
 
+pub mod hostile;
 pub mod ping;
 
 /// Prints the banner every test starts with.
