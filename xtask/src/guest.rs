@@ -100,7 +100,10 @@ pub enum GuestError {
     /// A command failed.
     Failed { what: String, status: String },
     /// A file or directory operation failed.
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// `rustup` is missing and the rust target is not installed.
     NoTarget { triple: String },
 }
@@ -109,7 +112,10 @@ impl fmt::Display for GuestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GuestError::Spawn { what, error } => {
-                write!(f, "could not run {what}: {error}; is it installed and on PATH?")
+                write!(
+                    f,
+                    "could not run {what}: {error}; is it installed and on PATH?"
+                )
             }
             GuestError::Failed { what, status } => write!(f, "{what} failed ({status})"),
             GuestError::Io { path, error } => write!(f, "{}: {error}", path.display()),
@@ -277,7 +283,10 @@ pub fn build_unikernels_with(
         }
         run(
             &mut cmd,
-            &format!("cargo build of the {} unikernels for {triple}", target.name()),
+            &format!(
+                "cargo build of the {} unikernels for {triple}",
+                target.name()
+            ),
         )?;
         let built = target_dir.join(triple).join(profile);
         for name in &names {

@@ -7,6 +7,8 @@
 //!                   [--hvt-float soft|hard]
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod guest;
 
 use std::path::{Path, PathBuf};
@@ -114,7 +116,9 @@ fn build_host(root: &Path, release: bool) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("cargo build of the host workspace failed ({status})"))
+        Err(format!(
+            "cargo build of the host workspace failed ({status})"
+        ))
     }
 }
 
@@ -129,8 +133,9 @@ fn build(args: &[String]) -> Result<(), String> {
             guest::build_unikernels_with(&root, o.arch, &o.tenders, o.release, o.hvt_float)
                 .map_err(|e| e.to_string())?;
         eprintln!(
-            "xtask: {} unikernels in {}",
+            "xtask: {} {} unikernels in {}",
             written.len(),
+            o.arch.name(),
             root.join("target/unikernels").display()
         );
     }
@@ -174,8 +179,15 @@ mod tests {
 
     #[test]
     fn build_options() {
-        let o = parse_build(&s(&["--debug", "--guests-only", "--tender", "hvt", "--hvt-float", "hard"]))
-            .unwrap();
+        let o = parse_build(&s(&[
+            "--debug",
+            "--guests-only",
+            "--tender",
+            "hvt",
+            "--hvt-float",
+            "hard",
+        ]))
+        .unwrap();
         assert!(!o.release && !o.host && o.guests);
         assert_eq!(o.tenders, vec![Target::Hvt]);
         assert_eq!(o.hvt_float, HvtFloat::Hard);

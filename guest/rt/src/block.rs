@@ -35,8 +35,7 @@ impl BlockDevice {
             capacity: e.props.block_capacity(),
             block_size: u64::from(e.props.block_size()),
         };
-        if !d.attached() || !info.block_size.is_power_of_two() || info.capacity < info.block_size
-        {
+        if !d.attached() || !info.block_size.is_power_of_two() || info.capacity < info.block_size {
             return Err(Error::Invalid);
         }
         Ok(BlockDevice {

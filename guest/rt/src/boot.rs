@@ -125,9 +125,21 @@ pub(crate) fn run(f: BootFacts) -> ! {
         }
     };
     log::info!("memory: {} MiB\n", f.mem_size >> 20);
-    log::info!("  text   {:#010x}..{:#010x}\n", layout.text.start, layout.text.end);
-    log::info!("  rodata {:#010x}..{:#010x}\n", layout.rodata.start, layout.rodata.end);
-    log::info!("  data   {:#010x}..{:#010x}\n", layout.data.start, layout.data.end);
+    log::info!(
+        "  text   {:#010x}..{:#010x}\n",
+        layout.text.start,
+        layout.text.end
+    );
+    log::info!(
+        "  rodata {:#010x}..{:#010x}\n",
+        layout.rodata.start,
+        layout.rodata.end
+    );
+    log::info!(
+        "  data   {:#010x}..{:#010x}\n",
+        layout.data.start,
+        layout.data.end
+    );
     log::info!(
         "  heap   {:#010x}..{:#010x} ({} KiB)\n",
         layout.heap.start,

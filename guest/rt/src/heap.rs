@@ -395,7 +395,9 @@ mod tests {
     fn empty_heap_fails() {
         let mut h = Heap::empty();
         assert!(h.alloc(Layout::new::<u64>()).is_null());
-        assert!(h.alloc(Layout::from_size_align(10000, 8).unwrap()).is_null());
+        assert!(h
+            .alloc(Layout::from_size_align(10000, 8).unwrap())
+            .is_null());
     }
 
     #[test]

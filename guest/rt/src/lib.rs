@@ -33,7 +33,9 @@
 #[cfg(all(feature = "spt", feature = "hvt"))]
 compile_error!("corten-rt: enable exactly one of the features `spt` and `hvt`, not both");
 #[cfg(not(any(feature = "spt", feature = "hvt")))]
-compile_error!("corten-rt: enable one of the features `spt` (process tender) or `hvt` (KVM tender)");
+compile_error!(
+    "corten-rt: enable one of the features `spt` (process tender) or `hvt` (KVM tender)"
+);
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("corten-rt supports x86_64 and aarch64 only");
 
@@ -49,9 +51,9 @@ pub mod log;
 pub mod manifest;
 mod mem;
 mod memfns;
+pub mod net;
 #[cfg(not(test))]
 mod notes;
-pub mod net;
 mod panic;
 mod platform;
 pub mod ssp;

@@ -82,7 +82,7 @@ mod tests {
         assert_eq!(l.stack.end, 2 << 20);
         assert_eq!(l.heap.end, l.stack.start);
         let stack = l.stack.end - l.stack.start;
-        assert!(stack >= 400 << 10 && stack <= STACK_MAX);
+        assert!(((400 << 10)..=STACK_MAX).contains(&stack));
         assert_eq!(l.stack.start % 4096, 0);
     }
 
@@ -95,7 +95,13 @@ mod tests {
 
     #[test]
     fn too_little_memory() {
-        assert_eq!(plan(0x110000, 0x100000..0x101000, 0x102000, 0x103000), Err(0xd000));
-        assert_eq!(plan(0x100000, 0x100000..0x101000, 0x102000, 0x103000), Err(0));
+        assert_eq!(
+            plan(0x110000, 0x100000..0x101000, 0x102000, 0x103000),
+            Err(0xd000)
+        );
+        assert_eq!(
+            plan(0x100000, 0x100000..0x101000, 0x102000, 0x103000),
+            Err(0)
+        );
     }
 }

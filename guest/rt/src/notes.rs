@@ -3,7 +3,7 @@
 //! and the OpenBSD note. The linker script puts each in its own program
 //! header (PT_INTERP first, the OpenBSD note in the first PT_NOTE).
 
-use corten_abi::note::{AbiTarget, Abi1Note, OpenBsdNote, FAKE_INTERP};
+use corten_abi::note::{Abi1Note, AbiTarget, OpenBsdNote, FAKE_INTERP};
 
 #[cfg(feature = "hvt")]
 const TARGET: AbiTarget = AbiTarget::Hvt;

@@ -60,7 +60,7 @@ pub fn tp_offset() -> usize {
 
 fn init_with(block: &mut [u8], tdata: &[u8], tbss_len: usize) -> Result<usize, Error> {
     let size = tdata.len() + tbss_len + TLS_TCB_SIZE;
-    if block.len() < size || block.as_ptr() as usize % ALIGN != 0 {
+    if block.len() < size || !(block.as_ptr() as usize).is_multiple_of(ALIGN) {
         return Err(Error::Invalid);
     }
     let (data_at, tp_at) = if TLS_VARIANT_II {

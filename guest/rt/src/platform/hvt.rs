@@ -78,7 +78,12 @@ fn init_clock(freq: u64) {
     };
     let mut w = HcWalltime::default();
     // SAFETY: WALLTIME writes the struct.
-    unsafe { cpu::hypercall(Hypercall::Walltime as u32, core::ptr::addr_of_mut!(w) as usize) };
+    unsafe {
+        cpu::hypercall(
+            Hypercall::Walltime as u32,
+            core::ptr::addr_of_mut!(w) as usize,
+        )
+    };
     let boot_cycles = arch::cycles();
     CLOCK.set(Clock {
         boot_cycles,
@@ -157,13 +162,35 @@ fn block_io(hc: Hypercall, handle: u64, offset: u64, data: usize, len: usize) ->
 }
 
 /// Reads one sector; the caller has checked handle, length and offset.
-pub(crate) fn block_read(handle: u64, _backing: i32, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-    block_io(Hypercall::BlockRead, handle, offset, buf.as_mut_ptr() as usize, buf.len())
+pub(crate) fn block_read(
+    handle: u64,
+    _backing: i32,
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<(), Error> {
+    block_io(
+        Hypercall::BlockRead,
+        handle,
+        offset,
+        buf.as_mut_ptr() as usize,
+        buf.len(),
+    )
 }
 
 /// Writes one sector; the caller has checked handle, length and offset.
-pub(crate) fn block_write(handle: u64, _backing: i32, offset: u64, buf: &[u8]) -> Result<(), Error> {
-    block_io(Hypercall::BlockWrite, handle, offset, buf.as_ptr() as usize, buf.len())
+pub(crate) fn block_write(
+    handle: u64,
+    _backing: i32,
+    offset: u64,
+    buf: &[u8],
+) -> Result<(), Error> {
+    block_io(
+        Hypercall::BlockWrite,
+        handle,
+        offset,
+        buf.as_ptr() as usize,
+        buf.len(),
+    )
 }
 
 /// Receives one frame.
@@ -176,7 +203,12 @@ pub(crate) fn net_read(handle: u64, _backing: i32, buf: &mut [u8]) -> Result<usi
     };
     // SAFETY: NET_READ writes at most `len` bytes at `data` (our buffer)
     // and updates `len` and `ret`.
-    unsafe { cpu::hypercall(Hypercall::NetRead as u32, core::ptr::addr_of_mut!(io) as usize) };
+    unsafe {
+        cpu::hypercall(
+            Hypercall::NetRead as u32,
+            core::ptr::addr_of_mut!(io) as usize,
+        )
+    };
     Error::check(io.ret)?;
     Ok(usize::try_from(io.len).unwrap_or(usize::MAX).min(buf.len()))
 }
@@ -190,7 +222,12 @@ pub(crate) fn net_write(handle: u64, _backing: i32, buf: &[u8]) -> Result<(), Er
         ret: 0,
     };
     // SAFETY: NET_WRITE reads the struct and `len` bytes at `data`.
-    unsafe { cpu::hypercall(Hypercall::NetWrite as u32, core::ptr::addr_of_mut!(io) as usize) };
+    unsafe {
+        cpu::hypercall(
+            Hypercall::NetWrite as u32,
+            core::ptr::addr_of_mut!(io) as usize,
+        )
+    };
     Error::check(io.ret)
 }
 

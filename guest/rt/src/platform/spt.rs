@@ -252,7 +252,14 @@ pub(crate) fn net_read(_handle: u64, backing: i32, buf: &mut [u8]) -> Result<usi
     let r = unsafe {
         syscall::syscall6(
             nr::READ,
-            [backing as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+            [
+                backing as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                0,
+                0,
+                0,
+            ],
         )
     };
     match usize::try_from(r) {

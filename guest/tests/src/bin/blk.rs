@@ -32,7 +32,10 @@ fn run() -> Result<(), i32> {
         99
     })?;
     let info = dev.info();
-    println!("capacity {} bytes, sector size {} bytes", info.capacity, info.block_size);
+    println!(
+        "capacity {} bytes, sector size {} bytes",
+        info.capacity, info.block_size
+    );
     let bs = info.block_size as usize;
     let mut wbuf = vec![0u8; bs];
     let mut rbuf = vec![0u8; bs + 1];

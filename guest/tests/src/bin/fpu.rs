@@ -13,7 +13,6 @@ corten_rt::entry!(main);
 
 #[inline(never)]
 fn scalar_checks() -> bool {
-
     let a = bb(1.5f32) * bb(5.0f32);
     let d = bb(0.1f64) + bb(0.2f64);
     let q = bb(1u128 << 100) as f64;

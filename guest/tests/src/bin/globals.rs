@@ -15,7 +15,12 @@ static mut ZEROED: [u64; 512] = [0; 512];
 fn main(_: &corten_rt::Start) -> i32 {
     corten_tests::banner("globals");
     // SAFETY: single-threaded; no other reference to these statics exists.
-    let (message, zeroed) = unsafe { (&mut *core::ptr::addr_of_mut!(MESSAGE), &mut *core::ptr::addr_of_mut!(ZEROED)) };
+    let (message, zeroed) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(MESSAGE),
+            &mut *core::ptr::addr_of_mut!(ZEROED),
+        )
+    };
     if core::hint::black_box(&zeroed[..]).iter().any(|&x| x != 0) {
         corten_rt::println!("FAILURE: .bss is not zeroed");
         return corten_rt::EXIT_FAILURE;

@@ -11,10 +11,10 @@ use corten_tests::hostile::{self, Env};
 corten_rt::manifest! {}
 corten_rt::entry!(main);
 
-#[cfg(feature = "spt")]
-use hostile::spt::CASES;
 #[cfg(feature = "hvt")]
 use hostile::hvt::CASES;
+#[cfg(feature = "spt")]
+use hostile::spt::CASES;
 
 fn main(start: &corten_rt::Start) -> i32 {
     hostile::main("hostile", CASES, &Env { start, block: None })

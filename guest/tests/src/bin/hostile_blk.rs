@@ -10,10 +10,10 @@ use corten_tests::hostile::{self, Env};
 corten_rt::manifest! { block "storage" }
 corten_rt::entry!(main);
 
-#[cfg(feature = "spt")]
-use hostile::spt::BLOCK_CASES as CASES;
 #[cfg(feature = "hvt")]
 use hostile::hvt::BLOCK_CASES as CASES;
+#[cfg(feature = "spt")]
+use hostile::spt::BLOCK_CASES as CASES;
 
 fn main(start: &corten_rt::Start) -> i32 {
     let block = BlockDevice::acquire("storage").ok();

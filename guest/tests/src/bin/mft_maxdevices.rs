@@ -21,7 +21,10 @@ struct Name {
 impl Write for Name {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let end = self.len + s.len();
-        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }
@@ -35,13 +38,20 @@ fn main(_: &corten_rt::Start) -> i32 {
         return corten_rt::EXIT_FAILURE;
     }
     for i in 0..63 {
-        let mut name = Name { buf: [0; 16], len: 0 };
+        let mut name = Name {
+            buf: [0; 16],
+            len: 0,
+        };
         let _ = write!(name, "storage{i}");
         let name = core::str::from_utf8(&name.buf[..name.len]).unwrap_or("");
         match BlockDevice::acquire(name) {
             Ok(d) if d.handle() == i + 1 => {}
             Ok(d) => {
-                println!("FAILURE: {name} has handle {}, expected {}", d.handle(), i + 1);
+                println!(
+                    "FAILURE: {name} has handle {}, expected {}",
+                    d.handle(),
+                    i + 1
+                );
                 return corten_rt::EXIT_FAILURE;
             }
             Err(e) => {

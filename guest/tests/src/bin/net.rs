@@ -27,7 +27,11 @@ fn main(start: &corten_rt::Start) -> i32 {
             return corten_rt::EXIT_FAILURE;
         }
     };
-    let ifaces = [Iface { name: "service0", dev, ip: [10, 0, 0, 2] }];
+    let ifaces = [Iface {
+        name: "service0",
+        dev,
+        ip: [10, 0, 0, 2],
+    }];
     if ping::serve(&ifaces, opts) {
         println!("SUCCESS");
         corten_rt::EXIT_SUCCESS

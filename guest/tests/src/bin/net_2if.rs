@@ -34,8 +34,16 @@ fn main(start: &corten_rt::Start) -> i32 {
         return corten_rt::EXIT_FAILURE;
     };
     let ifaces = [
-        Iface { name: "service0", dev: d0, ip: [10, 0, 0, 2] },
-        Iface { name: "service1", dev: d1, ip: [10, 1, 0, 2] },
+        Iface {
+            name: "service0",
+            dev: d0,
+            ip: [10, 0, 0, 2],
+        },
+        Iface {
+            name: "service1",
+            dev: d1,
+            ip: [10, 1, 0, 2],
+        },
     ];
     if ping::serve(&ifaces, opts) {
         println!("SUCCESS");

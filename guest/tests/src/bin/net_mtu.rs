@@ -21,7 +21,10 @@ fn main(start: &corten_rt::Start) -> i32 {
     let info = dev.info();
     if start.cmdline() == "verbose" {
         let m = info.mac;
-        println!("MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+        println!(
+            "MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        );
     }
     println!("MTU is {}", info.mtu);
     println!("SUCCESS");

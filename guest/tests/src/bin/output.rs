@@ -17,7 +17,12 @@ fn main(start: &corten_rt::Start) -> i32 {
     let mut line = 0;
     while text.len() < 4096 {
         line += 1;
-        let _ = writeln!(text, "output line {line:3}, {} bytes before it, argument '{}'", text.len(), start.cmdline());
+        let _ = writeln!(
+            text,
+            "output line {line:3}, {} bytes before it, argument '{}'",
+            text.len(),
+            start.cmdline()
+        );
     }
     corten_rt::console::write_str(&text);
     for l in text.lines() {

@@ -30,7 +30,11 @@ fn overflow(input: &[u8]) {
     // `frame`.
     // SAFETY: n <= size_of::<Frame>(), the destination is the frame.
     unsafe {
-        core::ptr::copy_nonoverlapping(input.as_ptr(), core::ptr::addr_of_mut!(frame).cast::<u8>(), n)
+        core::ptr::copy_nonoverlapping(
+            input.as_ptr(),
+            core::ptr::addr_of_mut!(frame).cast::<u8>(),
+            n,
+        )
     };
     corten_rt::console::write(&frame.buffer);
     corten_rt::println!();
@@ -43,7 +47,9 @@ fn main(_: &corten_rt::Start) -> i32 {
     overflow(b"0123456789");
     corten_rt::println!("short copy passed the canary check");
     // Past the buffer: the check must abort.
-    overflow(core::hint::black_box(b"1234567890123456789012345678901234567890"));
+    overflow(core::hint::black_box(
+        b"1234567890123456789012345678901234567890",
+    ));
     corten_rt::println!("FAILURE: smashed canary not detected");
     corten_rt::EXIT_FAILURE
 }

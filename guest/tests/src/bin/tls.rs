@@ -30,31 +30,41 @@ core::arch::global_asm!(
 fn get_tdata() -> u64 {
     let v: u64;
     // SAFETY: reads the thread's copy of the variable; a TLS base is set.
-    unsafe { core::arch::asm!("movq %fs:corten_test_tdata@tpoff, {}", out(reg) v, options(att_syntax, nostack, readonly)) };
+    unsafe {
+        core::arch::asm!("movq %fs:corten_test_tdata@tpoff, {}", out(reg) v, options(att_syntax, nostack, readonly))
+    };
     v
 }
 
 fn set_tdata(v: u64) {
     // SAFETY: writes the thread's copy of the variable; a TLS base is set.
-    unsafe { core::arch::asm!("movq {}, %fs:corten_test_tdata@tpoff", in(reg) v, options(att_syntax, nostack)) };
+    unsafe {
+        core::arch::asm!("movq {}, %fs:corten_test_tdata@tpoff", in(reg) v, options(att_syntax, nostack))
+    };
 }
 
 fn get_tbss() -> u64 {
     let v: u64;
     // SAFETY: as get_tdata.
-    unsafe { core::arch::asm!("movq %fs:corten_test_tbss@tpoff, {}", out(reg) v, options(att_syntax, nostack, readonly)) };
+    unsafe {
+        core::arch::asm!("movq %fs:corten_test_tbss@tpoff, {}", out(reg) v, options(att_syntax, nostack, readonly))
+    };
     v
 }
 
 fn set_tbss(v: u64) {
     // SAFETY: as set_tdata.
-    unsafe { core::arch::asm!("movq {}, %fs:corten_test_tbss@tpoff", in(reg) v, options(att_syntax, nostack)) };
+    unsafe {
+        core::arch::asm!("movq {}, %fs:corten_test_tbss@tpoff", in(reg) v, options(att_syntax, nostack))
+    };
 }
 
 fn self_pointer() -> u64 {
     let v: u64;
     // SAFETY: the first word of the control block; a TLS base is set.
-    unsafe { core::arch::asm!("movq %fs:0, {}", out(reg) v, options(att_syntax, nostack, readonly)) };
+    unsafe {
+        core::arch::asm!("movq %fs:0, {}", out(reg) v, options(att_syntax, nostack, readonly))
+    };
     v
 }
 
@@ -82,11 +92,18 @@ fn check(what: &str, ok: bool) -> Result<(), ()> {
 fn run() -> Result<(), ()> {
     let mut b1 = Box::new(Block([0xaa; 1024]));
     let mut b2 = Box::new(Block([0x55; 1024]));
-    println!("TLS block: {} bytes, thread pointer at offset {}", tls::size(), tls::tp_offset());
+    println!(
+        "TLS block: {} bytes, thread pointer at offset {}",
+        tls::size(),
+        tls::tp_offset()
+    );
     check("TLS block larger than expected", tls::size() <= 1024)?;
     let tp1 = tls::init(&mut b1.0).map_err(|e| println!("FAILURE: tls::init: {e}"))?;
     let tp2 = tls::init(&mut b2.0).map_err(|e| println!("FAILURE: tls::init: {e}"))?;
-    check("misaligned block accepted", tls::init(&mut b1.0[1..]).is_err())?;
+    check(
+        "misaligned block accepted",
+        tls::init(&mut b1.0[1..]).is_err(),
+    )?;
 
     switch(tp1);
     check("self pointer of block 1", self_pointer() == tp1 as u64)?;

@@ -204,7 +204,7 @@ pub(crate) unsafe fn init() {
 /// # Safety
 /// Boot only: changes CR0/CR4/XCR0.
 unsafe fn init_fpu() {
-    use core::arch::x86_64::{CpuidResult, __cpuid_count};
+    use core::arch::x86_64::{__cpuid_count, CpuidResult};
     const CR0_MP: u64 = 1 << 1;
     const CR0_EM: u64 = 1 << 2;
     const CR0_TS: u64 = 1 << 3;

@@ -2,11 +2,11 @@
 //! low-level pieces (Linux system calls for spt, port-I/O hypercalls and
 //! CPU tables for hvt).
 
+#[cfg(feature = "hvt")]
+pub(crate) mod hvt;
 pub(crate) mod mem;
 #[cfg(feature = "spt")]
 pub(crate) mod syscall;
-#[cfg(feature = "hvt")]
-pub(crate) mod hvt;
 
 /// Reads the time-stamp counter.
 #[inline]

@@ -70,7 +70,10 @@ pub(crate) struct EpollEvent {
 }
 
 impl EpollEvent {
-    pub(crate) const ZERO: EpollEvent = EpollEvent { _events: 0, data: 0 };
+    pub(crate) const ZERO: EpollEvent = EpollEvent {
+        _events: 0,
+        data: 0,
+    };
 
     /// The user data registered with the fd (the device handle).
     pub(crate) fn data(&self) -> u64 {
