@@ -217,6 +217,11 @@ run_net_inner() {
             run "$k" net 0 SUCCESS "FAILURE" --net:service0=tap100 -- "limit=$pings"
             wait
         fi
+        if wanted net && [ "$k" = hvt ]; then
+            ( sleep 1; timeout 50 ping -f -q -c $((pings * 2)) -w 45 10.0.0.2 >/dev/null 2>&1 ) &
+            run "$k" net 0 SUCCESS "FAILURE" --net:service0=tap100 -- --corten:net-ring "limit=$pings"
+            wait
+        fi
         if wanted net_2if; then
             ( sleep 1; timeout 50 ping -f -q -c $((pings * 2)) -w 45 10.0.0.2 >/dev/null 2>&1 ) &
             ( sleep 1; timeout 50 ping -f -q -c $((pings * 2)) -w 45 10.1.0.2 >/dev/null 2>&1 ) &

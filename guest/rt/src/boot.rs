@@ -165,7 +165,7 @@ pub(crate) fn run(f: BootFacts) -> ! {
         Err(why) => crate::panic::fatal(why),
     };
     manifest::install(m);
-    platform::devices_ready(&m);
+    platform::devices_ready(&m, parsed.net_ring);
     for d in m.devices() {
         log::debug!(
             "device {}: {:?} '{}'{}\n",

@@ -5,6 +5,10 @@
 //! `info`, `debug`) set the runtime's log level and are removed; the first
 //! other word starts the application's command line. `quiet` is the same as
 //! `error`: errors are still printed.
+//!
+//! Corten's own runtime options may be mixed in with them:
+//! `--corten:net-ring` makes hvt network I/O use the tender's shared ring
+//! when it offers one (see `platform::ring`; off by default).
 
 use crate::log::Level;
 
@@ -16,11 +20,15 @@ const OPTIONS: [(&[u8], Level); 5] = [
     (b"--solo5:debug", Level::Debug),
 ];
 
+const NET_RING: &[u8] = b"--corten:net-ring";
+
 /// Runtime options found at the start of a command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parsed<'a> {
     /// The log level the last option asked for, if any.
     pub level: Option<Level>,
+    /// `--corten:net-ring` was given.
+    pub net_ring: bool,
     /// What follows the runtime options, leading spaces removed.
     pub app: &'a [u8],
 }
@@ -35,22 +43,34 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 }
 
 /// Splits the runtime options off the start of `cmdline`.
-pub fn parse(cmdline: &[u8]) -> Parsed<'_> {
+pub fn parse<'a>(cmdline: &'a [u8]) -> Parsed<'a> {
     let mut rest = skip_spaces(cmdline);
     let mut level = None;
+    let mut net_ring = false;
+    let word = |s: &'a [u8], w: &[u8]| -> Option<&'a [u8]> {
+        let after = s.strip_prefix(w)?;
+        after.first().is_none_or(|&b| is_space(b)).then_some(after)
+    };
     'words: loop {
-        for (word, l) in OPTIONS {
-            if let Some(after) = rest.strip_prefix(word) {
-                if after.first().is_none_or(|&b| is_space(b)) {
-                    level = Some(l);
-                    rest = skip_spaces(after);
-                    continue 'words;
-                }
+        for (w, l) in OPTIONS {
+            if let Some(after) = word(rest, w) {
+                level = Some(l);
+                rest = skip_spaces(after);
+                continue 'words;
             }
+        }
+        if let Some(after) = word(rest, NET_RING) {
+            net_ring = true;
+            rest = skip_spaces(after);
+            continue;
         }
         break;
     }
-    Parsed { level, app: rest }
+    Parsed {
+        level,
+        net_ring,
+        app: rest,
+    }
 }
 
 /// The words of an application command line, split on whitespace.
@@ -100,6 +120,16 @@ mod tests {
         let p = parse(b"--solo5:warn --solo5:bogus --solo5:debug");
         assert_eq!(p.level, Some(Level::Warn));
         assert_eq!(p.app, b"--solo5:bogus --solo5:debug");
+    }
+
+    #[test]
+    fn corten_options_mix_with_solo5_ones() {
+        let p = parse(b"--solo5:quiet --corten:net-ring limit");
+        assert_eq!(p.level, Some(Level::Error));
+        assert!(p.net_ring);
+        assert_eq!(p.app, b"limit");
+        assert!(!parse(b"--corten:net-ringx").net_ring);
+        assert!(!parse(b"x --corten:net-ring").net_ring);
     }
 
     #[test]

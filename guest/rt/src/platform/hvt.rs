@@ -13,7 +13,7 @@ use corten_abi::hvt::{
 use super::BootFacts;
 use crate::arch::{self, hvt as cpu};
 use crate::cell::BootCell;
-use crate::manifest::Manifest;
+use crate::manifest::{DeviceKind, Manifest};
 use crate::Error;
 
 /// Cycle counter to nanoseconds: `ns = boot_ns + (cycles - boot_cycles) *
@@ -27,6 +27,9 @@ struct Clock {
     /// Host wall-clock time at `boot_ns`.
     wall_at_boot: u64,
 }
+
+/// The ring I/O offer from the boot info: (host_features, ring address).
+static RING_OFFER: BootCell<(u32, u64)> = BootCell::new((0, 0));
 
 static CLOCK: BootCell<Clock> = BootCell::new(Clock {
     boot_cycles: 0,
@@ -51,6 +54,7 @@ pub unsafe extern "C" fn _start(bi: *const HvtBootInfo) -> ! {
     // SAFETY: the tender passes the address of the boot info it wrote.
     let bi = unsafe { bi.read() };
     init_clock(bi.cpu_cycle_freq);
+    RING_OFFER.set((bi.host_features, bi.net_ring));
     crate::boot::run(BootFacts {
         mem_size: bi.mem_size,
         kernel_end: bi.kernel_end,
@@ -93,7 +97,17 @@ fn init_clock(freq: u64) {
     });
 }
 
-pub(crate) fn devices_ready(_m: &Manifest) {}
+/// Called once the manifest is known (and the heap is ready); `net_ring`
+/// asks for the shared network ring.
+pub(crate) fn devices_ready(m: &Manifest, net_ring: bool) {
+    let (features, ring) = RING_OFFER.get();
+    let nets = m.count(DeviceKind::Net);
+    if net_ring {
+        super::ring::setup(features, ring, nets);
+    } else if nets > 0 {
+        crate::log::debug!("net: using hypercalls (--corten:net-ring selects the ring)\n");
+    }
+}
 
 pub(crate) fn console_write(bytes: &[u8]) {
     let mut p = HcPuts {
@@ -195,6 +209,9 @@ pub(crate) fn block_write(
 
 /// Receives one frame.
 pub(crate) fn net_read(handle: u64, _backing: i32, buf: &mut [u8]) -> Result<usize, Error> {
+    if let Some(r) = super::ring::read(handle, buf) {
+        return r;
+    }
     let mut io = HcNetIo {
         handle,
         data: buf.as_mut_ptr() as u64,
@@ -215,6 +232,9 @@ pub(crate) fn net_read(handle: u64, _backing: i32, buf: &mut [u8]) -> Result<usi
 
 /// Sends one frame.
 pub(crate) fn net_write(handle: u64, _backing: i32, buf: &[u8]) -> Result<(), Error> {
+    if let Some(r) = super::ring::write(handle, buf) {
+        return r;
+    }
     let mut io = HcNetIo {
         handle,
         data: buf.as_ptr() as u64,

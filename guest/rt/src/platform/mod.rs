@@ -10,6 +10,8 @@
 #[cfg(feature = "hvt")]
 mod hvt;
 #[cfg(feature = "hvt")]
+mod ring;
+#[cfg(feature = "hvt")]
 pub(crate) use self::hvt::*;
 
 #[cfg(all(feature = "spt", not(feature = "hvt")))]

@@ -52,8 +52,8 @@ pub unsafe extern "C" fn _start(bi: *const SptBootInfo) -> ! {
     })
 }
 
-/// Called once the manifest is known.
-pub(crate) fn devices_ready(m: &Manifest) {
+/// Called once the manifest is known (`_net_ring` is an hvt option).
+pub(crate) fn devices_ready(m: &Manifest, _net_ring: bool) {
     NET_DEVICES.set(m.count(DeviceKind::Net));
 }
 

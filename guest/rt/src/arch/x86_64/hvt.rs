@@ -38,6 +38,27 @@ pub(crate) unsafe fn hypercall(nr: u32, arg: usize) {
     }
 }
 
+/// A full memory barrier (store-load ordering included). A locked
+/// read-modify-write of the stack rather than `mfence`, which instruction
+/// emulators may lack.
+#[inline(always)]
+pub(crate) fn full_barrier() {
+    // SAFETY: adds 0 to the word at the top of the stack, atomically.
+    unsafe { core::arch::asm!("lock or dword ptr [rsp], 0") };
+}
+
+/// Wakes the tender's network ring thread (an eventfd-backed port write,
+/// no VM exit where KVM supports ioeventfd).
+#[inline(always)]
+pub(crate) fn ring_kick() {
+    let port = corten_abi::hvt::x86_64::RING_KICK_PIO_BASE;
+    // SAFETY: a 32-bit write of ring id 0 to the kick port, which the
+    // tender registered for exactly this.
+    unsafe {
+        core::arch::asm!("out dx, eax", in("dx") port, in("eax") 0u32, options(nostack, preserves_flags))
+    };
+}
+
 /// Sets the %fs base (the TLS thread pointer).
 pub(crate) fn set_fs_base(base: u64) {
     // SAFETY: writing IA32_FS_BASE only changes where %fs-relative accesses
