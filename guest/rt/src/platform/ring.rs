@@ -62,7 +62,7 @@ pub(crate) fn setup(host_features: u32, addr: u64, net_devices: usize) {
         }
         return;
     }
-    if addr % 64 != 0 {
+    if !addr.is_multiple_of(64) {
         crate::log::info!("net: ignoring a misaligned ring at {addr:#x}\n");
         return;
     }
