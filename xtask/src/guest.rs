@@ -233,8 +233,19 @@ pub fn rustflags(root: &Path) -> Vec<String> {
     flags
 }
 
+/// Where the unikernels of `arch` go: `target/unikernels` for the host's
+/// architecture, `target/unikernels/ARCH` for another.
+pub fn output_dir(root: &Path, arch: Arch) -> PathBuf {
+    let dir = root.join("target/unikernels");
+    if arch == Arch::host() {
+        dir
+    } else {
+        dir.join(arch.name())
+    }
+}
+
 /// Builds every test unikernel for `arch` and each of `targets` and copies
-/// them to `target/unikernels/NAME.{spt,hvt}`. Returns the paths written.
+/// them to `NAME.{spt,hvt}` in [`output_dir`]. Returns the paths written.
 /// hvt unikernels are built soft-float (see [`HvtFloat`]).
 #[allow(dead_code)] // the entry point for other xtask commands (test, bench)
 pub fn build_unikernels(
@@ -256,7 +267,7 @@ pub fn build_unikernels_with(
 ) -> Result<Vec<PathBuf>> {
     let names = unikernel_names(root)?;
     let target_dir = root.join("target/guest");
-    let out_dir = root.join("target/unikernels");
+    let out_dir = output_dir(root, arch);
     fs::create_dir_all(&out_dir).map_err(|error| GuestError::Io {
         path: out_dir.clone(),
         error,

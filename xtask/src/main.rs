@@ -22,6 +22,7 @@ usage: cargo xtask <command> [options]
 commands:
   build     build the host workspace (tenders, elftool) in release mode and
             every test unikernel into target/unikernels/NAME.{spt,hvt}
+            (target/unikernels/ARCH/ for another architecture than the host's)
 
 build options:
   --debug               debug profile instead of release
@@ -136,7 +137,7 @@ fn build(args: &[String]) -> Result<(), String> {
             "xtask: {} {} unikernels in {}",
             written.len(),
             o.arch.name(),
-            root.join("target/unikernels").display()
+            guest::output_dir(&root, o.arch).display()
         );
     }
     Ok(())

@@ -50,6 +50,7 @@ pub mod heap;
 pub mod log;
 pub mod manifest;
 mod mem;
+#[cfg(target_arch = "x86_64")]
 mod memfns;
 pub mod net;
 #[cfg(not(test))]
