@@ -313,6 +313,32 @@ pub fn build_unikernels_with(
     Ok(written)
 }
 
+/// Runs the unit tests of `corten-rt` on the build host, once per tender
+/// feature (they test the runtime's logic, not the boot path).
+pub fn test_runtime(root: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    for target in Target::ALL {
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(root.join("guest"))
+            .args([
+                "test",
+                "--package",
+                "corten-rt",
+                "--features",
+                target.name(),
+            ])
+            .arg("--target-dir")
+            .arg(root.join("target/guest-test"))
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        run(
+            &mut cmd,
+            &format!("cargo test of corten-rt with feature {}", target.name()),
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
