@@ -24,8 +24,9 @@ pub enum Expect {
     /// The tender stops the unikernel with exit status 1 and a message.
     TenderError,
     /// The tender returns an error code and the unikernel prints SUCCESS;
-    /// or, for a device kind the unikernel has none of, the tender may stop
-    /// it with exit status 1 (upstream does).
+    /// or the tender stops it with exit status 1 and a message (upstream
+    /// does for a device kind the unikernel has none of, and when its own
+    /// access to guest memory fails).
     Refused,
     /// A control case that must work; the unikernel prints SUCCESS.
     Allowed,
@@ -518,6 +519,27 @@ pub mod spt {
                 survived("write on a block fd")
             },
         },
+        Case {
+            name: "pread-into-text",
+            expect: Expect::Refused,
+            what: "pread64 of sector 0 into the read-only text segment",
+            run: |env| {
+                let Some((fd, _, bs)) = fd(env) else {
+                    println!("no block device");
+                    return 1;
+                };
+                let text = env.start.memory().text.start as usize;
+                let r = call(nr::PREAD64, [fd as usize, text, bs, 0, 0, 0]);
+                println!("pread64 returned {r}");
+                if r < 0 {
+                    println!("refused with ret {r}");
+                    println!("SUCCESS");
+                    0
+                } else {
+                    survived("pread64 into text")
+                }
+            },
+        },
     ];
 }
 
@@ -882,6 +904,16 @@ pub mod hvt {
                 let ret = block_io(env, Hypercall::BlockRead, 1, 0, mem_end(env) - 100, bs);
                 println!("ret {ret}");
                 survived("BLOCK_READ across the end of memory")
+            },
+        },
+        Case {
+            name: "blk-read-into-text",
+            expect: Expect::Refused,
+            what: "BLOCK_READ of sector 0 into the read-only text segment",
+            run: |env| {
+                let (_, bs) = block_geometry(env);
+                let text = env.start.memory().text.start;
+                expect_refused(block_io(env, Hypercall::BlockRead, 1, 0, text, bs))
             },
         },
         Case {
