@@ -95,6 +95,9 @@ pub fn setup_memory(mem: &mut GuestMemory, opts: ArchOptions) -> Result<(), Arch
             user_accessible: opts.ring3,
         },
     )?;
+    if opts.ring3 {
+        ring3::setup_memory(mem)?;
+    }
     Ok(())
 }
 
