@@ -1,0 +1,268 @@
+//! Network test plumbing: a private network namespace per test, tap
+//! devices inside it, and a raw-socket ICMP pinger that keeps a bounded
+//! window of echo requests in flight and accounts for every reply.
+
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Runs `f` on a fresh thread moved into a new, empty network namespace.
+/// Namespaces are per thread on Linux: children spawned from that thread
+/// and sockets it opens live in the namespace, the rest of the test
+/// process does not. The namespace vanishes when its last user exits.
+pub fn in_new_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        // SAFETY: unshare affects only the calling thread's namespaces.
+        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "unshare(CLONE_NEWNET): {}",
+            std::io::Error::last_os_error()
+        );
+        f()
+    })
+    .join()
+    .expect("network test thread panicked")
+}
+
+/// Runs `ip ARGS`, failing the test on error.
+pub fn ip(args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (iproute2)");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Creates tap `name` with address `cidr` (e.g. "10.0.0.1/24"), up.
+pub fn add_tap(name: &str, cidr: &str, mtu: Option<u32>) {
+    ip(&["tuntap", "add", name, "mode", "tap"]);
+    ip(&["addr", "add", cidr, "dev", name]);
+    if let Some(m) = mtu {
+        ip(&["link", "set", "dev", name, "mtu", &m.to_string()]);
+    }
+    ip(&["link", "set", "dev", name, "up"]);
+}
+
+/// Opens the existing tap `name` as the tender would, without
+/// close-on-exec so a child inherits it (for `--net:NAME=@FD`).
+pub fn open_tap_inheritable(name: &str) -> OwnedFd {
+    // SAFETY: plain open(2) of a device node; checked below.
+    let fd = unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR) };
+    assert!(
+        fd >= 0,
+        "open /dev/net/tun: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: `fd` is ours.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero ifreq is valid.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+    // SAFETY: TUNSETIFF reads/writes the ifreq.
+    let rc = unsafe { libc::ioctl(owned.as_raw_fd(), libc::TUNSETIFF as _, &mut ifr) };
+    assert_eq!(
+        rc,
+        0,
+        "TUNSETIFF {name}: {}",
+        std::io::Error::last_os_error()
+    );
+    owned
+}
+
+/// Waits until a process has attached tap `name` (its carrier goes up);
+/// packets sent before that are dropped.
+pub fn wait_for_carrier(name: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = ip(&["-o", "link", "show", "dev", name]);
+        if out.contains("LOWER_UP") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tap {name} never got a carrier: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The link-layer address the kernel learned (by ARP) for `addr`, if any.
+pub fn neighbour_mac(addr: &str, dev: &str) -> Option<String> {
+    let out = ip(&["neigh", "show", addr, "dev", dev]);
+    let mut words = out.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "lladdr" {
+            return words.next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+const MAGIC: u32 = 0xc0de_5e17;
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in data.chunks(2) {
+        let w = match c {
+            [a, b] => u16::from_be_bytes([*a, *b]),
+            [a] => u16::from_be_bytes([*a, 0]),
+            _ => 0,
+        };
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Result of a ping run towards one destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingStats {
+    pub sent: usize,
+    pub received: usize,
+    pub duplicates: usize,
+}
+
+/// Sends `count` echo requests to each destination, at most `window`
+/// outstanding per destination, and collects the replies. Gives up when no
+/// reply arrives for `stall` or after `overall`.
+pub fn ping_all(
+    dests: &[Ipv4Addr],
+    count: usize,
+    window: usize,
+    stall: Duration,
+    overall: Duration,
+) -> Vec<PingStats> {
+    // SAFETY: plain socket(2); checked below.
+    let s = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    };
+    assert!(s >= 0, "raw socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `s` is ours.
+    let sock = unsafe { OwnedFd::from_raw_fd(s) };
+    let id = (std::process::id() as u16) ^ 0x5a5a;
+    let mut seen: Vec<Vec<bool>> = dests.iter().map(|_| vec![false; count]).collect();
+    let mut stats: Vec<PingStats> = dests
+        .iter()
+        .map(|_| PingStats {
+            sent: 0,
+            received: 0,
+            duplicates: 0,
+        })
+        .collect();
+    let start = Instant::now();
+    let mut last_progress = Instant::now();
+    let mut buf = [0u8; 2048];
+    loop {
+        // Top up every destination's window.
+        for (d, (dst, st)) in dests.iter().zip(stats.iter_mut()).enumerate() {
+            while st.sent < count && st.sent - st.received < window {
+                let idx = st.sent as u32;
+                let mut pkt = [0u8; 16];
+                pkt[0] = 8; // echo request
+                pkt[4..6].copy_from_slice(&id.to_be_bytes());
+                pkt[6..8].copy_from_slice(&(idx as u16).to_be_bytes());
+                pkt[8..12].copy_from_slice(&idx.to_be_bytes());
+                pkt[12..16].copy_from_slice(&(MAGIC ^ d as u32).to_be_bytes());
+                let c = checksum(&pkt);
+                pkt[2..4].copy_from_slice(&c.to_be_bytes());
+                let sa = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: 0,
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(dst.octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: sends `pkt` to `sa`; both valid for the call.
+                let n = unsafe {
+                    libc::sendto(
+                        sock.as_raw_fd(),
+                        pkt.as_ptr().cast(),
+                        pkt.len(),
+                        0,
+                        (&sa as *const libc::sockaddr_in).cast(),
+                        std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    )
+                };
+                assert_eq!(
+                    n,
+                    pkt.len() as isize,
+                    "sendto: {}",
+                    std::io::Error::last_os_error()
+                );
+                st.sent += 1;
+            }
+        }
+        if stats.iter().all(|st| st.received >= count) {
+            break;
+        }
+        if last_progress.elapsed() > stall || start.elapsed() > overall {
+            break;
+        }
+        let mut pfd = libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, 100) };
+        if r <= 0 {
+            continue;
+        }
+        // Drain everything readable.
+        loop {
+            // SAFETY: receives into `buf`, at most its length.
+            let n = unsafe {
+                libc::recv(
+                    sock.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+            let pkt = &buf[..n as usize];
+            let ihl = usize::from(pkt[0] & 0x0f) * 4;
+            let Some(icmp) = pkt.get(ihl..) else { continue };
+            if icmp.len() < 16 || icmp[0] != 0 || icmp[4..6] != id.to_be_bytes() {
+                continue;
+            }
+            let idx = u32::from_be_bytes([icmp[8], icmp[9], icmp[10], icmp[11]]) as usize;
+            let tag = u32::from_be_bytes([icmp[12], icmp[13], icmp[14], icmp[15]]) ^ MAGIC;
+            let (Some(st), Some(seen)) = (stats.get_mut(tag as usize), seen.get_mut(tag as usize))
+            else {
+                continue;
+            };
+            match seen.get_mut(idx) {
+                Some(s) if !*s => {
+                    *s = true;
+                    st.received += 1;
+                    last_progress = Instant::now();
+                }
+                Some(_) => st.duplicates += 1,
+                None => {}
+            }
+        }
+    }
+    stats
+}
