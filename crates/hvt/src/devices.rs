@@ -1,13 +1,15 @@
 //! The attached devices, by handle (the device's index in the manifest).
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 
 use corten_abi::mft::MFT_MAX_ENTRIES;
 
 /// An attached block device.
 pub struct BlockDevice {
     pub name: String,
-    pub fd: OwnedFd,
+    /// Owned by `corten_tender::devices::AttachedDevices`, which lives
+    /// until the process exits.
+    pub fd: RawFd,
     /// Bytes; a multiple of `block_size`.
     pub capacity: u64,
     /// Bytes; a power of two >= 512.
@@ -17,8 +19,8 @@ pub struct BlockDevice {
 /// An attached network device (a tap).
 pub struct NetDevice {
     pub name: String,
-    /// Non-blocking tap descriptor.
-    pub fd: OwnedFd,
+    /// Non-blocking tap descriptor (owned like `BlockDevice::fd`).
+    pub fd: RawFd,
 }
 
 pub enum Device {
@@ -99,7 +101,7 @@ impl Devices {
     /// (handle, fd, block size, capacity) of every block device.
     pub fn block_fds(&self) -> impl Iterator<Item = (u64, RawFd, u64, u64)> + '_ {
         self.iter().filter_map(|(h, d)| match d {
-            Device::Block(b) => Some((h, b.fd.as_raw_fd(), b.block_size, b.capacity)),
+            Device::Block(b) => Some((h, b.fd, b.block_size, b.capacity)),
             Device::Net(_) => None,
         })
     }
@@ -107,7 +109,7 @@ impl Devices {
     /// (handle, fd) of every network device.
     pub fn net_fds(&self) -> impl Iterator<Item = (u64, RawFd)> + '_ {
         self.iter().filter_map(|(h, d)| match d {
-            Device::Net(n) => Some((h, n.fd.as_raw_fd())),
+            Device::Net(n) => Some((h, n.fd)),
             Device::Block(_) => None,
         })
     }
@@ -116,10 +118,9 @@ impl Devices {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::OwnedFd;
 
-    fn null_fd() -> OwnedFd {
-        OwnedFd::from(std::fs::File::open("/dev/null").unwrap())
+    fn null_fd() -> RawFd {
+        0
     }
 
     #[test]

@@ -6,9 +6,20 @@
 //! with one `write(2)` each.
 
 use std::fmt::{self, Write as _};
+use std::sync::OnceLock;
 
-/// Program name used as the prefix of every message.
-pub const PROG: &str = "corten-hvt";
+static PROG: OnceLock<String> = OnceLock::new();
+
+/// Sets the program name messages are prefixed with (the basename of
+/// argv[0], so that a tender installed as `solo5-hvt` speaks as such).
+pub fn set_prog(name: &str) {
+    let _ = PROG.set(name.to_owned());
+}
+
+/// The program name (`corten-hvt` until [`set_prog`] is called).
+pub fn prog() -> &'static str {
+    PROG.get().map_or("corten-hvt", String::as_str)
+}
 
 /// Exit status of a tender error (bad option, bad ELF, KVM failure, fatal
 /// guest misbehaviour that upstream also turns into status 1).
@@ -77,7 +88,7 @@ pub fn write_fd(fd: i32, mut bytes: &[u8]) {
 /// Prints `corten-hvt: <message>` and a newline on stderr.
 pub fn print(args: fmt::Arguments<'_>) {
     let mut buf = StackBuf::<2048>::new();
-    let _ = write!(buf, "{PROG}: ");
+    let _ = write!(buf, "{}: ", prog());
     let _ = buf.write_fmt(args);
     let _ = buf.write_char('\n');
     write_fd(2, buf.as_bytes());

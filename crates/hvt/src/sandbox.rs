@@ -251,8 +251,9 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
     let _ = std::fmt::Write::write_fmt(
         &mut buf,
         format_args!(
-            "corten-hvt: internal error: the tender's seccomp filter blocked system call {nr}; \
-             please report this bug\n"
+            "{}: internal error: the tender's seccomp filter blocked system call {nr}; \
+             please report this bug\n",
+            crate::diag::prog()
         ),
     );
     crate::diag::write_fd(2, buf.as_bytes());

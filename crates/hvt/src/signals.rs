@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let mut buf = crate::diag::StackBuf::<64>::new();
-    let _ = writeln!(buf, "{}: Exiting on signal {sig}", crate::diag::PROG);
+    let _ = writeln!(buf, "{}: Exiting on signal {sig}", crate::diag::prog());
     crate::diag::write_fd(2, buf.as_bytes());
     crate::diag::exit(crate::diag::EXIT_TENDER_ERROR);
 }

@@ -18,7 +18,6 @@
 
 use std::io;
 use std::mem::offset_of;
-use std::os::fd::AsRawFd;
 
 use corten_abi::hvt::HcBlockIo;
 use corten_abi::solo5::{R_EINVAL, R_OK};
@@ -92,7 +91,7 @@ fn io(
         what: "the data buffer",
         source,
     };
-    let fd = dev.fd.as_raw_fd();
+    let fd = dev.fd;
     let result = match op {
         Op::Write => {
             let data = mem.slice(args.data, args.len).map_err(access)?;
@@ -173,7 +172,7 @@ mod tests {
     use crate::hypercall::Hypercalls;
     use corten_abi::hvt::Hypercall;
     use std::io::{Read, Seek, Write};
-    use std::os::fd::OwnedFd;
+    use std::os::fd::AsRawFd;
 
     fn disk(blocks: u64, block_size: u64) -> (std::fs::File, Devices) {
         let mut f = tempfile();
@@ -183,7 +182,7 @@ mod tests {
             1,
             Device::Block(BlockDevice {
                 name: "storage".into(),
-                fd: OwnedFd::from(f.try_clone().unwrap()),
+                fd: f.as_raw_fd(),
                 capacity: blocks * block_size,
                 block_size,
             }),

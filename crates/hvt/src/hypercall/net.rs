@@ -9,7 +9,6 @@
 
 use std::io;
 use std::mem::offset_of;
-use std::os::fd::AsRawFd;
 
 use corten_abi::hvt::HcNetIo;
 use corten_abi::solo5::{R_AGAIN, R_EINVAL, R_OK};
@@ -46,7 +45,7 @@ pub(super) fn write(
         })?;
     let ret = loop {
         // SAFETY: pointer and length come from a live slice.
-        let n = unsafe { libc::write(dev.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+        let n = unsafe { libc::write(dev.fd, frame.as_ptr().cast(), frame.len()) };
         if n >= 0 {
             if n as u64 != args.len {
                 return Err(HypercallError::NetShortWrite {
@@ -86,7 +85,7 @@ pub(super) fn read(
         put(mem, CALL, gpa, ret_at, R_EINVAL as i32)?;
         return Ok(None);
     };
-    let fd = dev.fd.as_raw_fd();
+    let fd = dev.fd;
     let buf = mem
         .slice_mut(args.data, args.len)
         .map_err(|source| HypercallError::Access {
@@ -133,7 +132,7 @@ mod tests {
     use crate::hypercall::tests::mem;
     use crate::hypercall::Hypercalls;
     use corten_abi::hvt::Hypercall;
-    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
     /// A datagram socket pair behaves like a tap: one frame per read.
     fn pair() -> (OwnedFd, OwnedFd) {
@@ -167,7 +166,7 @@ mod tests {
             2,
             Device::Net(NetDevice {
                 name: "service0".into(),
-                fd: ours,
+                fd: ours.as_raw_fd(),
             }),
         )
         .unwrap();

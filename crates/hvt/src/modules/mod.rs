@@ -1,19 +1,85 @@
 //! Optional tender modules that hook into the run loop: `dumpcore`
-//! (write an ELF core of the guest when it crashes) and `gdb` (a remote
+//! (write an ELF core of the guest when it aborts) and `gdb` (a remote
 //! debugging stub), plus the architecture's run-time accelerator (ring-3
 //! execution on x86_64). Hooks are called from `run.rs`.
 
+pub mod dumpcore;
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use corten_tender::cli::Options;
+
+use crate::tender::{OPT_DUMPCORE, OPT_GDB, OPT_GDB_PORT};
 use crate::vm::Vm;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    #[error("Invalid option: `--gdb-port={0}': give a TCP port number between 1 and 65535")]
+    GdbPort(String),
+    #[error(
+        "--gdb is not supported by this build of corten-hvt yet; use --dumpcore=DIR to get a \
+         core file for gdb"
+    )]
+    GdbUnsupported,
+    #[error(transparent)]
+    Dumpcore(#[from] dumpcore::DumpcoreError),
+}
+
+/// Module options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub dumpcore_dir: Option<PathBuf>,
+    pub gdb: bool,
+    pub gdb_port: u16,
+}
+
+impl Config {
+    pub fn from_options(o: &Options) -> Result<Config, ModuleError> {
+        let gdb_port = match o.value(OPT_GDB_PORT).map(OsStr::to_string_lossy) {
+            None => 1234,
+            Some(v) => v
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| ModuleError::GdbPort(v.into_owned()))?,
+        };
+        let cfg = Config {
+            dumpcore_dir: o.value(OPT_DUMPCORE).map(PathBuf::from),
+            gdb: o.flag(OPT_GDB),
+            gdb_port,
+        };
+        if cfg.gdb {
+            return Err(ModuleError::GdbUnsupported);
+        }
+        Ok(cfg)
+    }
+
+    /// A debugging module is on: the run-time seccomp filter and ring-3
+    /// execution stay off, as in upstream's solo5-hvt-debug.
+    pub fn debugging(&self) -> bool {
+        self.gdb || self.dumpcore_dir.is_some()
+    }
+}
 
 /// The active modules.
 #[derive(Default)]
 pub struct Modules {
+    dumpcore: Option<dumpcore::Dumpcore>,
     /// Ring-3 execution (x86_64), see `arch::x86_64::ring3`.
     #[cfg(target_arch = "x86_64")]
     pub ring3: Option<crate::arch::ring3::Ring3>,
 }
 
 impl Modules {
+    pub fn new(cfg: &Config, _vm: &Vm) -> Result<Modules, ModuleError> {
+        let mut m = Modules::default();
+        if let Some(dir) = &cfg.dumpcore_dir {
+            m.dumpcore = Some(dumpcore::Dumpcore::open(dir)?);
+        }
+        Ok(m)
+    }
+
     /// After every hypercall that lets the guest continue.
     pub fn after_hypercall(&mut self, vm: &mut Vm) {
         #[cfg(target_arch = "x86_64")]
@@ -24,10 +90,20 @@ impl Modules {
     }
 
     /// The guest halted through the HALT hypercall.
-    pub fn halted(&mut self, _vm: &Vm, _status: i32, _cookie: Option<u64>) {}
+    pub fn halted(&mut self, vm: &Vm, status: i32, cookie: Option<u64>) {
+        if let Some(dc) = self.dumpcore.as_mut() {
+            if status == corten_abi::solo5::EXIT_ABORT {
+                dc.dump(vm, cookie);
+            }
+        }
+    }
 
     /// The guest died without halting (triple fault, translation fault).
-    pub fn guest_crashed(&mut self, _vm: &Vm, _why: &str) {}
+    pub fn guest_crashed(&mut self, vm: &Vm, _why: &str) {
+        if let Some(dc) = self.dumpcore.as_mut() {
+            dc.dump(vm, None);
+        }
+    }
 
     /// A KVM_EXIT_DEBUG; true if a module handled it and the guest may
     /// continue.

@@ -316,3 +316,60 @@ pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
         t.rip, t.rsp, t.rflags, t.cs, t.ss, t.ec, t.cr2
     ))
 }
+
+/// `e_machine` of core files (EM_X86_64).
+pub const ELF_MACHINE: u16 = 62;
+
+/// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
+/// 336 bytes): zeroes except `pr_reg`, a `struct user_regs_struct` at
+/// offset 112, filled from the vCPU and, when the guest passed its trap
+/// frame as the halt cookie, from that frame (where the fault happened).
+pub fn core_prstatus(vcpu: &VcpuFd, mem: &GuestMemory, cookie: Option<u64>) -> Vec<u8> {
+    const PR_REG: usize = 112;
+    let mut out = vec![0u8; 336];
+    let r = vcpu.get_regs().unwrap_or_default();
+    let s = vcpu.get_sregs().unwrap_or_default();
+    // user_regs_struct order.
+    let mut regs: [u64; 27] = [
+        r.r15,
+        r.r14,
+        r.r13,
+        r.r12,
+        r.rbp,
+        r.rbx,
+        r.r11,
+        r.r10,
+        r.r9,
+        r.r8,
+        r.rax,
+        r.rcx,
+        r.rdx,
+        r.rsi,
+        r.rdi,
+        u64::MAX, // orig_rax
+        r.rip,
+        u64::from(s.cs.selector),
+        r.rflags,
+        r.rsp,
+        u64::from(s.ss.selector),
+        s.fs.base,
+        s.gs.base,
+        u64::from(s.ds.selector),
+        u64::from(s.es.selector),
+        u64::from(s.fs.selector),
+        u64::from(s.gs.selector),
+    ];
+    if let Some(frame) = cookie.and_then(|c| mem.read::<abi::TrapRegs>(c).ok()) {
+        regs[16] = frame.rip;
+        regs[17] = frame.cs;
+        regs[18] = frame.rflags;
+        regs[19] = frame.rsp;
+        regs[20] = frame.ss;
+    }
+    for (i, v) in regs.iter().enumerate() {
+        if let Some(dst) = out.get_mut(PR_REG + i * 8..PR_REG + i * 8 + 8) {
+            dst.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
