@@ -151,9 +151,33 @@ mod tests {
         assert!(d.block(2).is_none());
         assert!(d.block(0).is_none());
         assert!(d.block(u64::MAX).is_none());
-        assert!(d.insert(0, Device::Net(NetDevice { name: "x".into(), fd: null_fd() })).is_err());
-        assert!(d.insert(64, Device::Net(NetDevice { name: "x".into(), fd: null_fd() })).is_err());
-        assert!(d.insert(3, Device::Net(NetDevice { name: "x".into(), fd: null_fd() })).is_err());
+        assert!(d
+            .insert(
+                0,
+                Device::Net(NetDevice {
+                    name: "x".into(),
+                    fd: null_fd()
+                })
+            )
+            .is_err());
+        assert!(d
+            .insert(
+                64,
+                Device::Net(NetDevice {
+                    name: "x".into(),
+                    fd: null_fd()
+                })
+            )
+            .is_err());
+        assert!(d
+            .insert(
+                3,
+                Device::Net(NetDevice {
+                    name: "x".into(),
+                    fd: null_fd()
+                })
+            )
+            .is_err());
         assert_eq!(d.net_fds().count(), 1);
         assert_eq!(d.block_fds().count(), 1);
     }

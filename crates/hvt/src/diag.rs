@@ -137,7 +137,8 @@ mod tests {
     #[test]
     fn stack_buf_formats() {
         let mut b = StackBuf::<64>::new();
-        let _ = write!(b, "{:#x} {}", 255, "x");
+        let (n, c) = (255, 'x');
+        let _ = write!(b, "{n:#x} {c}");
         assert_eq!(b.as_bytes(), b"0xff x");
     }
 }

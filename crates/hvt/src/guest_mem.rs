@@ -34,9 +34,7 @@ pub enum GuestAccessError {
 /// Failures setting up guest memory.
 #[derive(Debug, thiserror::Error)]
 pub enum MemError {
-    #[error(
-        "could not reserve {size} bytes of guest memory: {source}; try a smaller --mem"
-    )]
+    #[error("could not reserve {size} bytes of guest memory: {source}; try a smaller --mem")]
     Map { size: u64, source: std::io::Error },
     #[error("guest memory size {0} does not fit this host's address space")]
     TooLarge(u64),
@@ -81,7 +79,15 @@ macro_rules! as_bytes {
     )* };
 }
 pod!(u8, u16, u32, u64, i32, i64);
-pod!(HvtBootInfo, HcWalltime, HcPuts, HcBlockIo, HcNetIo, HcPoll, HcHalt);
+pod!(
+    HvtBootInfo,
+    HcWalltime,
+    HcPuts,
+    HcBlockIo,
+    HcNetIo,
+    HcPoll,
+    HcHalt
+);
 pod!(MftHeader, MftEntry, corten_abi::hvt::x86_64::TrapRegs);
 as_bytes!(u8, u16, u32, u64, i32, i64);
 as_bytes!(HvtBootInfo, HcWalltime, HcPuts, MftHeader, MftEntry);
@@ -234,18 +240,21 @@ impl GuestMemory {
 
     /// Copies `data` to `gpa`.
     pub fn write_bytes(&mut self, gpa: u64, data: &[u8]) -> Result<(), GuestAccessError> {
-        self.slice_mut(gpa, data.len() as u64)?.copy_from_slice(data);
+        self.slice_mut(gpa, data.len() as u64)?
+            .copy_from_slice(data);
         Ok(())
     }
 
     /// Sets the host-side protection of a page-aligned range. Guest
     /// executable pages are never host-executable: `exec` maps to read-only.
     pub fn protect(&mut self, start: u64, end: u64, prot: HostProt) -> Result<(), MemError> {
-        let len = end.checked_sub(start).ok_or(GuestAccessError::OutOfBounds {
-            gpa: start,
-            len: 0,
-            size: self.size,
-        })?;
+        let len = end
+            .checked_sub(start)
+            .ok_or(GuestAccessError::OutOfBounds {
+                gpa: start,
+                len: 0,
+                size: self.size,
+            })?;
         let off = self.check(start, len)?;
         let flags = match prot {
             HostProt::ReadOnly => libc::PROT_READ,

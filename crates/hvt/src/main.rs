@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// The C entry point.
 #[no_mangle]
-pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     let n = usize::try_from(argc).unwrap_or(0);
     let mut args: Vec<OsString> = Vec::with_capacity(n);
     for i in 0..n {

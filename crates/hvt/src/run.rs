@@ -32,7 +32,14 @@ impl ExitStats {
     pub fn summary(&self) -> String {
         let mut s = format!("{} VM exits", self.exits);
         let names = [
-            "", "walltime", "puts", "poll", "block_write", "block_read", "net_write", "net_read",
+            "",
+            "walltime",
+            "puts",
+            "poll",
+            "block_write",
+            "block_read",
+            "net_write",
+            "net_read",
             "halt",
         ];
         for (name, n) in names.iter().zip(self.hypercalls.iter()).skip(1) {
@@ -122,9 +129,7 @@ pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut 
                      guest could not handle exceptions; registers:"
                 ));
                 diag::print_block(&arch::register_dump(&vm.vcpu));
-                return End {
-                    status: EXIT_ABORT,
-                };
+                return End { status: EXIT_ABORT };
             }
             VcpuExit::Intr => continue,
             VcpuExit::Debug(_) => {

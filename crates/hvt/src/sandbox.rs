@@ -112,19 +112,40 @@ const fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
     (dir << 30) | ((size as u64) << 16) | (KVMIO << 8) | nr
 }
 const IOC_WRITE: u64 = 1;
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 const IOC_READ: u64 = 2;
 /// `KVM_RUN`
 pub const KVM_RUN: u64 = ioc(0, 0x80, 0);
 #[cfg(target_arch = "x86_64")]
 const VCPU_STATE_IOCTLS: [u64; 4] = [
-    ioc(IOC_READ, 0x81, std::mem::size_of::<kvm_bindings::kvm_regs>()), // KVM_GET_REGS
-    ioc(IOC_WRITE, 0x82, std::mem::size_of::<kvm_bindings::kvm_regs>()), // KVM_SET_REGS
-    ioc(IOC_READ, 0x83, std::mem::size_of::<kvm_bindings::kvm_sregs>()), // KVM_GET_SREGS
-    ioc(IOC_WRITE, 0x84, std::mem::size_of::<kvm_bindings::kvm_sregs>()), // KVM_SET_SREGS
+    ioc(
+        IOC_READ,
+        0x81,
+        std::mem::size_of::<kvm_bindings::kvm_regs>(),
+    ), // KVM_GET_REGS
+    ioc(
+        IOC_WRITE,
+        0x82,
+        std::mem::size_of::<kvm_bindings::kvm_regs>(),
+    ), // KVM_SET_REGS
+    ioc(
+        IOC_READ,
+        0x83,
+        std::mem::size_of::<kvm_bindings::kvm_sregs>(),
+    ), // KVM_GET_SREGS
+    ioc(
+        IOC_WRITE,
+        0x84,
+        std::mem::size_of::<kvm_bindings::kvm_sregs>(),
+    ), // KVM_SET_SREGS
 ];
 #[cfg(target_arch = "aarch64")]
 const VCPU_STATE_IOCTLS: [u64; 1] = [
-    ioc(IOC_WRITE, 0xab, std::mem::size_of::<kvm_bindings::kvm_one_reg>()), // KVM_GET_ONE_REG
+    ioc(
+        IOC_WRITE,
+        0xab,
+        std::mem::size_of::<kvm_bindings::kvm_one_reg>(),
+    ), // KVM_GET_ONE_REG
 ];
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
@@ -132,8 +153,13 @@ fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, Sandb
 }
 fn fd_is(fd: RawFd) -> Result<SeccompCondition, SandboxError> {
     // File descriptors are C ints: compare the low 32 bits only.
-    SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, fd as u32 as u64)
-        .map_err(SandboxError::Build)
+    SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        fd as u32 as u64,
+    )
+    .map_err(SandboxError::Build)
 }
 fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, SandboxError> {
     SeccompRule::new(conds).map_err(SandboxError::Build)
@@ -188,7 +214,10 @@ impl Policy {
         }
 
         // The poll hypercall.
-        rules.insert(libc::SYS_epoll_pwait, vec![rule(vec![fd_is(self.epoll_fd)?])?]);
+        rules.insert(
+            libc::SYS_epoll_pwait,
+            vec![rule(vec![fd_is(self.epoll_fd)?])?],
+        );
         rules.insert(
             libc::SYS_timerfd_settime,
             vec![rule(vec![fd_is(self.timer_fd)?])?],
@@ -223,8 +252,13 @@ impl Policy {
         } else {
             TargetArch::x86_64
         };
-        let filter = SeccompFilter::new(self.rules()?, SeccompAction::Trap, SeccompAction::Allow, arch)
-            .map_err(SandboxError::Build)?;
+        let filter = SeccompFilter::new(
+            self.rules()?,
+            SeccompAction::Trap,
+            SeccompAction::Allow,
+            arch,
+        )
+        .map_err(SandboxError::Build)?;
         filter.try_into().map_err(SandboxError::Compile)
     }
 

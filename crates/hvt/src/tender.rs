@@ -41,7 +41,7 @@ pub const SPEC: TenderSpec = TenderSpec {
         ExtraOption {
             name: OPT_GDB_PORT,
             arg: OptionArg::Value,
-            help: "  [ --gdb-port=1234 ] (port to use)",
+            help: "[ --gdb-port=1234 ] (port to use)",
             warning: None,
         },
     ],
@@ -67,7 +67,8 @@ pub fn run(argv: Vec<OsString>) -> ! {
         .unwrap_or_else(|e| d.fatal(e));
 
     let devices = device_table(&inv.devices);
-    signals::install().unwrap_or_else(|e| d.fatal(format_args!("Could not install signal handler: {e}")));
+    signals::install()
+        .unwrap_or_else(|e| d.fatal(format_args!("Could not install signal handler: {e}")));
 
     // Guest memory: load the image, then protect text and rodata on the
     // host so that a guest write to them faults.

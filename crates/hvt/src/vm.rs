@@ -63,11 +63,6 @@ impl Vm {
             size: mem.size(),
             source,
         })?;
-        Ok(Vm {
-            kvm,
-            vm,
-            vcpu,
-            mem,
-        })
+        Ok(Vm { kvm, vm, vcpu, mem })
     }
 }

@@ -50,7 +50,7 @@ fn valid(dev: &BlockDevice, offset: u64, len: u64) -> bool {
         && end <= dev.capacity
         && len == dev.block_size
         && dev.block_size != 0
-        && offset % dev.block_size == 0
+        && offset.is_multiple_of(dev.block_size)
         && i64::try_from(end).is_ok()
 }
 
@@ -176,7 +176,8 @@ mod tests {
 
     fn disk(blocks: u64, block_size: u64) -> (std::fs::File, Devices) {
         let mut f = tempfile();
-        f.write_all(&vec![0xab; (blocks * block_size) as usize]).unwrap();
+        f.write_all(&vec![0xab; (blocks * block_size) as usize])
+            .unwrap();
         let mut d = Devices::new();
         d.insert(
             1,
@@ -227,7 +228,8 @@ mod tests {
         let mut m = mem();
         m.write_bytes(0x10000, &[7u8; 512]).unwrap();
         request(&mut m, 1, 1024, 0x10000, 512);
-        h.dispatch(&mut m, Hypercall::BlockWrite as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::BlockWrite as u32, 0x3000)
+            .unwrap();
         assert_eq!(ret(&m), R_OK as i32);
         let mut back = vec![0; 2048];
         f.rewind().unwrap();
@@ -236,7 +238,8 @@ mod tests {
         assert!(back[1024..1536].iter().all(|&b| b == 7));
 
         request(&mut m, 1, 0, 0x20000, 512);
-        h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000)
+            .unwrap();
         assert_eq!(ret(&m), R_OK as i32);
         assert_eq!(m.slice(0x20000, 512).unwrap(), &[0xab; 512][..]);
     }
@@ -248,19 +251,23 @@ mod tests {
         let mut m = mem();
         let einval = R_EINVAL as i32;
         for (handle, offset, len) in [
-            (2, 0, 512),             // not attached
-            (0, 0, 512),             // reserved entry
-            (1, 2048, 512),          // at capacity
-            (1, 1536, 1024),         // runs past capacity
+            (2, 0, 512),              // not attached
+            (0, 0, 512),              // reserved entry
+            (1, 2048, 512),           // at capacity
+            (1, 1536, 1024),          // runs past capacity
             (1, u64::MAX - 511, 512), // overflows
-            (1, 100, 512),           // unaligned offset
-            (1, 0, 100),             // partial block
-            (1, 0, 0),               // empty
+            (1, 100, 512),            // unaligned offset
+            (1, 0, 100),              // partial block
+            (1, 0, 0),                // empty
         ] {
             for nr in [Hypercall::BlockRead, Hypercall::BlockWrite] {
                 request(&mut m, handle, offset, 0x10000, len);
                 h.dispatch(&mut m, nr as u32, 0x3000).unwrap();
-                assert_eq!(ret(&m), einval, "{nr:?} handle {handle} offset {offset} len {len}");
+                assert_eq!(
+                    ret(&m),
+                    einval,
+                    "{nr:?} handle {handle} offset {offset} len {len}"
+                );
             }
         }
     }
@@ -271,8 +278,12 @@ mod tests {
         let mut h = Hypercalls::new(d).unwrap();
         let mut m = mem();
         request(&mut m, 1, 0, (4 << 20) - 256, 512);
-        assert!(h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000).is_err());
-        assert!(h.dispatch(&mut m, Hypercall::BlockWrite as u32, 0x3000).is_err());
+        assert!(h
+            .dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000)
+            .is_err());
+        assert!(h
+            .dispatch(&mut m, Hypercall::BlockWrite as u32, 0x3000)
+            .is_err());
         m.protect(0x100000, 0x102000, crate::guest_mem::HostProt::ReadOnly)
             .unwrap();
         request(&mut m, 1, 0, 0x100000, 512);
@@ -281,7 +292,8 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("read-only"), "{err}");
         // Writing *from* read-only memory to the disk is fine.
-        h.dispatch(&mut m, Hypercall::BlockWrite as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::BlockWrite as u32, 0x3000)
+            .unwrap();
         assert_eq!(ret(&m), R_OK as i32);
     }
 
@@ -291,10 +303,12 @@ mod tests {
         let mut h = Hypercalls::new(d).unwrap();
         let mut m = mem();
         request(&mut m, 1, 4096, 0x10000, 8192);
-        h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000)
+            .unwrap();
         assert_eq!(ret(&m), R_EINVAL as i32);
         request(&mut m, 1, 4096, 0x10000, 4096);
-        h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000)
+            .unwrap();
         assert_eq!(ret(&m), R_OK as i32);
     }
 }

@@ -30,7 +30,10 @@ pub enum Outcome {
     Continue,
     /// The guest halted with this status; `cookie` is the guest address of
     /// its trap frame (or other cookie), already checked to be readable.
-    Halt { status: i32, cookie: Option<u64> },
+    Halt {
+        status: i32,
+        cookie: Option<u64>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +182,13 @@ fn walltime(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, Hypercal
     let nsecs = (ts.tv_sec as u64)
         .wrapping_mul(1_000_000_000)
         .wrapping_add(ts.tv_nsec as u64);
-    put(mem, CALL, gpa, std::mem::offset_of!(HcWalltime, nsecs), nsecs)?;
+    put(
+        mem,
+        CALL,
+        gpa,
+        std::mem::offset_of!(HcWalltime, nsecs),
+        nsecs,
+    )?;
     Ok(None)
 }
 
@@ -247,7 +256,8 @@ pub(crate) mod tests {
         let mut m = mem();
         let mut h = Hypercalls::new(Devices::new()).unwrap();
         assert_eq!(
-            h.dispatch(&mut m, Hypercall::Walltime as u32, 0x2000).unwrap(),
+            h.dispatch(&mut m, Hypercall::Walltime as u32, 0x2000)
+                .unwrap(),
             Outcome::Continue
         );
         let ns = m.read::<u64>(0x2000).unwrap();

@@ -18,10 +18,7 @@ use crate::devices::Devices;
 use crate::guest_mem::GuestMemory;
 
 fn would_block(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EAGAIN) | Some(libc::ENOBUFS)
-    )
+    matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOBUFS))
 }
 
 pub(super) fn write(
@@ -174,7 +171,8 @@ mod tests {
         let mut m = mem();
 
         request(&mut m, 2, 0x10000, 1514);
-        h.dispatch(&mut m, Hypercall::NetRead as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::NetRead as u32, 0x3000)
+            .unwrap();
         assert_eq!(m.read::<i32>(0x3018).unwrap(), R_AGAIN as i32);
 
         // SAFETY: writes from a live buffer.
@@ -187,14 +185,16 @@ mod tests {
         assert_eq!(m.read::<i32>(0x4010).unwrap(), 1);
 
         request(&mut m, 2, 0x10000, 1514);
-        h.dispatch(&mut m, Hypercall::NetRead as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::NetRead as u32, 0x3000)
+            .unwrap();
         assert_eq!(m.read::<i32>(0x3018).unwrap(), R_OK as i32);
         assert_eq!(m.read::<u64>(0x3010).unwrap(), 6);
         assert_eq!(m.slice(0x10000, 6).unwrap(), b"frame!");
 
         m.write_bytes(0x20000, b"reply").unwrap();
         request(&mut m, 2, 0x20000, 5);
-        h.dispatch(&mut m, Hypercall::NetWrite as u32, 0x3000).unwrap();
+        h.dispatch(&mut m, Hypercall::NetWrite as u32, 0x3000)
+            .unwrap();
         assert_eq!(m.read::<i32>(0x3018).unwrap(), R_OK as i32);
         let mut buf = [0u8; 16];
         // SAFETY: reads into a live buffer.

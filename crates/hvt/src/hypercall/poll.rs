@@ -59,8 +59,8 @@ fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
 impl Poller {
     pub fn new() -> Result<Poller, PollError> {
         // SAFETY: plain syscall; the result is checked.
-        let epoll = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })
-            .map_err(PollError::Create)?;
+        let epoll =
+            cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map_err(PollError::Create)?;
         // SAFETY: `epoll` is a fresh descriptor we own.
         let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
         // SAFETY: plain syscall; the result is checked.
@@ -138,7 +138,7 @@ impl Poller {
         cvt(unsafe {
             libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut())
         })
-        .map_err(|e| PollError::Timer(e))?;
+        .map_err(PollError::Timer)?;
 
         const MAX_EVENTS: usize = corten_abi::mft::MFT_MAX_ENTRIES + 1;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
@@ -211,10 +211,17 @@ mod tests {
         p.register(rd.as_raw_fd(), 3).unwrap();
         assert_eq!(p.wait(1_000_000).unwrap().count, 0);
         // SAFETY: writes one byte from a live buffer.
-        assert_eq!(unsafe { libc::write(wr.as_raw_fd(), b"x".as_ptr().cast(), 1) }, 1);
+        let n = unsafe { libc::write(wr.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        assert_eq!(n, 1);
         let start = Instant::now();
         let r = p.wait(10_000_000_000).unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
-        assert_eq!(r, Ready { set: 1 << 3, count: 1 });
+        assert_eq!(
+            r,
+            Ready {
+                set: 1 << 3,
+                count: 1
+            }
+        );
     }
 }

@@ -53,7 +53,12 @@ impl Dumpcore {
             source: io::ErrorKind::InvalidInput.into(),
         })?;
         // SAFETY: a NUL-terminated path; the result is checked.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(DumpcoreError::OpenDir {
                 dir: dir.to_owned(),
@@ -135,8 +140,14 @@ impl Dumpcore {
         out.extend_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
         out.extend_from_slice(&2u16.to_le_bytes()); // e_phnum
         out.extend_from_slice(&[0; 6]); // shentsize, shnum, shstrndx
-        // PT_NOTE.
-        phdr(&mut out, PT_NOTE, (ELF_HEADER_SIZE + 2 * PHDR_SIZE) as u64, note_size as u64, note_size as u64);
+                                        // PT_NOTE.
+        phdr(
+            &mut out,
+            PT_NOTE,
+            (ELF_HEADER_SIZE + 2 * PHDR_SIZE) as u64,
+            note_size as u64,
+            note_size as u64,
+        );
         // PT_LOAD of all guest memory at 0.
         phdr(&mut out, PT_LOAD, load_offset, mem_size, mem_size);
         // The note.
@@ -150,10 +161,19 @@ impl Dumpcore {
         // Guest pages the host has backed (touched by guest or tender).
         let total = mem_size / PAGE;
         let mut resident = vec![0u8; total as usize];
-        let all = vm.mem.slice(0, mem_size).map_err(|_| io::ErrorKind::InvalidInput)?;
+        let all = vm
+            .mem
+            .slice(0, mem_size)
+            .map_err(|_| io::ErrorKind::InvalidInput)?;
         // SAFETY: `all` is the whole guest mapping (page-aligned, mapped)
         // and `resident` holds one byte per page.
-        let rc = unsafe { libc::mincore(all.as_ptr() as *mut libc::c_void, all.len(), resident.as_mut_ptr()) };
+        let rc = unsafe {
+            libc::mincore(
+                all.as_ptr() as *mut libc::c_void,
+                all.len(),
+                resident.as_mut_ptr(),
+            )
+        };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -163,7 +183,10 @@ impl Dumpcore {
                 continue;
             }
             let at = page as u64 * PAGE;
-            let bytes = vm.mem.slice(at, PAGE).map_err(|_| io::ErrorKind::InvalidInput)?;
+            let bytes = vm
+                .mem
+                .slice(at, PAGE)
+                .map_err(|_| io::ErrorKind::InvalidInput)?;
             file.write_all_at(bytes, load_offset + at)?;
             dumped += 1;
         }
@@ -197,7 +220,9 @@ mod tests {
 
     #[test]
     fn missing_directory_is_reported() {
-        let e = Dumpcore::open(Path::new("/nonexistent/corten")).err().unwrap();
+        let e = Dumpcore::open(Path::new("/nonexistent/corten"))
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("cannot open dir"), "{e}");
     }
 }

@@ -68,10 +68,7 @@ pub struct PagingMode {
 }
 
 /// Writes the identity map of `[0, mem_size)` at the ABI addresses.
-pub fn write_page_tables(
-    mem: &mut GuestMemory,
-    mode: PagingMode,
-) -> Result<(), GuestAccessError> {
+pub fn write_page_tables(mem: &mut GuestMemory, mode: PagingMode) -> Result<(), GuestAccessError> {
     let mem_size = mem.size();
     let user = if mode.user_accessible { PTE_USER } else { 0 };
     let table = PTE_PRESENT | PTE_WRITABLE | user;
@@ -83,7 +80,10 @@ pub fn write_page_tables(
 
     mem.write::<u64>(abi::PML4_BASE, abi::PDPTE_BASE | table)?;
     for i in 0..4u64 {
-        mem.write::<u64>(abi::PDPTE_BASE + i * 8, (abi::PDE_BASE + i * PAGE_SIZE) | table)?;
+        mem.write::<u64>(
+            abi::PDPTE_BASE + i * 8,
+            (abi::PDE_BASE + i * PAGE_SIZE) | table,
+        )?;
     }
 
     // PD[0] points at PT0 so the first 2 MiB can be mapped with 4 KiB
@@ -289,7 +289,10 @@ mod tests {
             },
         )
         .unwrap();
-        let pt0 = |paddr: u64| mem.read::<u64>(abi::PT0E_BASE + paddr / 0x1000 * 8).unwrap();
+        let pt0 = |paddr: u64| {
+            mem.read::<u64>(abi::PT0E_BASE + paddr / 0x1000 * 8)
+                .unwrap()
+        };
         assert_eq!(pt0(0), 0);
         assert_eq!(pt0(0xf000), 0);
         assert_eq!(pt0(0x10000), 0x10000 | PTE_PRESENT);

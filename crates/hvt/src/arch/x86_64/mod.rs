@@ -297,7 +297,12 @@ pub fn register_dump(vcpu: &VcpuFd) -> String {
             let _ = writeln!(
                 s,
                 "cs={:#x} ss={:#x} gdt={:#x}/{:#x} idt={:#x}/{:#x}",
-                sr.cs.selector, sr.ss.selector, sr.gdt.base, sr.gdt.limit, sr.idt.base, sr.idt.limit
+                sr.cs.selector,
+                sr.ss.selector,
+                sr.gdt.base,
+                sr.gdt.limit,
+                sr.idt.base,
+                sr.idt.limit
             );
         }
         Err(e) => {
