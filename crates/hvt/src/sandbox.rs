@@ -18,7 +18,6 @@
 //!   confining launcher, say so, and run.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::fd::RawFd;
 
 use seccompiler::{
@@ -49,30 +48,47 @@ pub enum Confinement {
     Unknown { reason: String },
 }
 
-/// Reads the seccomp mode from /proc/self/status using only open(at) and
-/// read (no statx: std's fs::read would call it, and urunc forbids it).
+/// Reads the seccomp mode from /proc/self/status with open/read/close
+/// only: std's `fs::read` would call `statx`, and dropping a `File` in a
+/// debug build calls `fcntl`; urunc's allow-list has neither.
 pub fn detect() -> Confinement {
-    let mut file = match std::fs::File::open("/proc/self/status") {
-        Ok(f) => f,
-        Err(e) => {
-            return Confinement::Unknown {
-                reason: format!("/proc/self/status: {e}"),
-            }
-        }
+    // SAFETY: a NUL-terminated path literal; the result is checked.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/status".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
     };
+    if fd < 0 {
+        return Confinement::Unknown {
+            reason: format!("/proc/self/status: {}", std::io::Error::last_os_error()),
+        };
+    }
     let mut buf = [0u8; 8192];
     let mut len = 0;
+    let mut error = None;
     while len < buf.len() {
-        match file.read(buf.get_mut(len..).unwrap_or(&mut [])) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Confinement::Unknown {
-                    reason: format!("/proc/self/status: {e}"),
+        let room = buf.get_mut(len..).unwrap_or(&mut []);
+        // SAFETY: reads at most `room.len()` bytes into `room`.
+        let n = unsafe { libc::read(fd, room.as_mut_ptr().cast(), room.len()) };
+        match n {
+            0 => break,
+            n if n > 0 => len += n as usize,
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    error = Some(e);
+                    break;
                 }
             }
         }
+    }
+    // SAFETY: closes the descriptor opened above, used nowhere else.
+    unsafe { libc::close(fd) };
+    if let Some(e) = error {
+        return Confinement::Unknown {
+            reason: format!("/proc/self/status: {e}"),
+        };
     }
     parse_status(buf.get(..len).unwrap_or(&[]))
 }

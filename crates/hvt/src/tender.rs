@@ -82,8 +82,8 @@ pub fn run(argv: Vec<OsString>) -> ! {
         }
     }
 
-    let arch_opts = arch_options(&modules_cfg);
     let mut vm = vm::Vm::create(mem).unwrap_or_else(|e| d.fatal(e));
+    let arch_opts = arch_options(&modules_cfg, &vm);
     arch::setup_vm(&vm.vm).unwrap_or_else(|e| d.fatal(e));
     arch::setup_memory(&mut vm.mem, arch_opts).unwrap_or_else(|e| d.fatal(e));
     let info = arch::setup_vcpu(&vm.kvm, &vm.vm, &vm.vcpu, elf.entry(), mem_size)
@@ -175,15 +175,15 @@ fn device_table(attached: &corten_tender::devices::AttachedDevices) -> Devices {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn arch_options(cfg: &modules::Config) -> arch::ArchOptions {
+fn arch_options(cfg: &modules::Config, vm: &vm::Vm) -> arch::ArchOptions {
     arch::ArchOptions {
         // A debugger expects the guest where it put it.
-        ring3: !cfg.debugging() && arch::ring3::enabled(),
+        ring3: !cfg.debugging() && arch::ring3::enabled(&vm.kvm),
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn arch_options(_cfg: &modules::Config) -> arch::ArchOptions {
+fn arch_options(_cfg: &modules::Config, _vm: &vm::Vm) -> arch::ArchOptions {
     arch::ArchOptions::default()
 }
 

@@ -32,11 +32,12 @@
 //! observe: CS/SS selectors with RPL 3 in trap frames, and addresses of the
 //! descriptor tables. Security is unchanged: all of this is inside the VM.
 //!
-//! Enabled automatically when the host's KVM is PVM (/sys/module/kvm_pvm);
+//! Enabled automatically when the host's KVM is PVM (see [`enabled`]);
 //! `CORTEN_HVT_RING3=1` forces it on, `=0` off.
 
 use corten_abi::hvt::x86_64 as abi;
 use kvm_bindings::{kvm_segment, kvm_sregs};
+use kvm_ioctls::{Cap, Kvm};
 
 use super::layout::Segment;
 use crate::guest_mem::GuestMemory;
@@ -101,16 +102,28 @@ const SHIM_ORIG: usize = 0x60;
 /// Page-table bits for the flag page.
 const PTE_P_RW_U: u64 = 0b111;
 
-/// Whether ring-3 execution is wanted on this host.
-pub fn enabled() -> bool {
+/// Whether ring-3 execution is wanted on this host: `CORTEN_HVT_RING3`
+/// (1/on, 0/off) decides if set; otherwise when the host's KVM emulates
+/// CPL 0. That is the PVM backend: /sys/module/kvm_pvm exists, or, where
+/// /sys is not mounted (urunc), KVM lacks both SMM and nested-state support,
+/// which every VMX/SVM KVM has and PVM does not. A wrong guess costs nothing
+/// but speed either way: ring-3 execution is correct on any host.
+pub fn enabled(kvm: &Kvm) -> bool {
     match std::env::var("CORTEN_HVT_RING3").as_deref() {
-        Ok("1") | Ok("on") => true,
-        Ok("0") | Ok("off") => false,
-        // access(2), not statx: the former is on urunc's allow-list.
-        // Without /sys this is false and the guest runs at CPL 0.
-        // SAFETY: a NUL-terminated path literal.
-        _ => unsafe { libc::access(c"/sys/module/kvm_pvm".as_ptr(), libc::F_OK) == 0 },
+        Ok("1") | Ok("on") => return true,
+        Ok("0") | Ok("off") => return false,
+        _ => {}
     }
+    // access(2), not statx: the former is on urunc's allow-list.
+    // SAFETY: NUL-terminated path literals.
+    if unsafe { libc::access(c"/sys/module/kvm_pvm".as_ptr(), libc::F_OK) } == 0 {
+        return true;
+    }
+    // SAFETY: as above.
+    let sys_mounted = unsafe { libc::access(c"/sys/module".as_ptr(), libc::F_OK) } == 0;
+    !sys_mounted
+        && kvm.check_extension_int(Cap::X86Smm) == 0
+        && kvm.check_extension_int(Cap::NestedState) == 0
 }
 
 /// Makes the flag page guest-writable. Call after the page tables exist.
