@@ -4,7 +4,7 @@
 //! | exit | status |
 //! | --- | --- |
 //! | HALT hypercall | the guest's status (low 8 bits) |
-//! | triple fault (KVM_EXIT_SHUTDOWN) | 255, with a register dump |
+//! | triple fault (KVM_EXIT_SHUTDOWN, or an internal error saying an exception could not be delivered) | 255, with a register dump |
 //! | guest write to host-read-only memory (KVM_RUN fails with EFAULT) | 1, "host/guest translation fault" |
 //! | bad hypercall argument, invalid port/MMIO access, other exits | 1, with a message |
 
@@ -123,13 +123,14 @@ pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut 
                 return translation_fault(vm, Some((gpa, size)), modules);
             }
             VcpuExit::Shutdown => {
-                modules.guest_crashed(vm, "triple fault");
-                diag::print(format_args!(
-                    "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred while the \
-                     guest could not handle exceptions; registers:"
-                ));
-                diag::print_block(&arch::register_dump(&vm.vcpu));
-                return End { status: EXIT_ABORT };
+                return crashed(
+                    vm,
+                    modules,
+                    format_args!(
+                        "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred while the \
+                         guest could not handle exceptions; registers:"
+                    ),
+                );
             }
             VcpuExit::Intr => continue,
             VcpuExit::Debug(_) => {
@@ -156,10 +157,41 @@ pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut 
                 );
             }
             VcpuExit::InternalError => {
-                let suberror = vm.vcpu.get_kvm_run().exit_reason;
+                let run = vm.vcpu.get_kvm_run();
+                // SAFETY: exit_reason is KVM_EXIT_INTERNAL_ERROR, so
+                // `internal` is the active member of the union.
+                let internal = unsafe { run.__bindgen_anon_1.internal };
+                let suberror = internal.suberror;
+                let undeliverable = matches!(
+                    suberror,
+                    kvm_bindings::KVM_INTERNAL_ERROR_SIMUL_EX
+                        | kvm_bindings::KVM_INTERNAL_ERROR_DELIVERY_EV
+                ) || (suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION
+                    && arch::exceptions_undeliverable(&vm.vcpu));
+                if undeliverable {
+                    // The guest raised an exception it had no way to
+                    // handle (shadow-paging KVMs report this instead of a
+                    // triple fault): a guest crash, like KVM_EXIT_SHUTDOWN.
+                    return crashed(
+                        vm,
+                        modules,
+                        format_args!(
+                            "guest exception could not be delivered (KVM internal error \
+                             {suberror}: no usable IDT or a fault while delivering a fault); \
+                             registers:"
+                        ),
+                    );
+                }
                 return fail(
                     vm,
-                    format_args!("KVM: internal error exit (exit reason {suberror})"),
+                    format_args!(
+                        "KVM: internal error exit: suberror=0x{suberror:x}{}",
+                        if suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION {
+                            " (the host's KVM could not emulate a guest instruction)"
+                        } else {
+                            ""
+                        }
+                    ),
                     true,
                 );
             }
@@ -169,6 +201,15 @@ pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut 
             }
         }
     }
+}
+
+/// The guest crashed without halting: 255 (like a guest exception) with
+/// a register dump.
+fn crashed(vm: &Vm, modules: &mut Modules, args: std::fmt::Arguments<'_>) -> End {
+    modules.guest_crashed(vm, "crash");
+    diag::print(args);
+    diag::print_block(&arch::register_dump(&vm.vcpu));
+    End { status: EXIT_ABORT }
 }
 
 fn halted(vm: &mut Vm, modules: &mut Modules, status: i32, cookie: Option<u64>) -> End {

@@ -136,7 +136,11 @@ pub fn run(argv: Vec<OsString>) -> ! {
     let mut stats = run::ExitStats::default();
     let end = run::run(&mut vm, &mut hc, &mut mods, &mut stats);
     if std::env::var_os("CORTEN_HVT_STATS").is_some() {
-        diag::print(format_args!("stats: {}", stats.summary()));
+        diag::print(format_args!(
+            "stats: {}; {}",
+            stats.summary(),
+            mods.summary()
+        ));
     }
     // Exit here, without running destructors: closing descriptors and
     // tearing down the VM are not on the seccomp allow-list, and the kernel

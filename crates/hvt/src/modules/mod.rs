@@ -80,6 +80,15 @@ impl Modules {
         Ok(m)
     }
 
+    /// One line about the modules' work, for `CORTEN_HVT_STATS=1`.
+    pub fn summary(&self) -> String {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(r3) = &self.ring3 {
+            return r3.summary();
+        }
+        "ring-3 execution off".to_owned()
+    }
+
     /// After every hypercall that lets the guest continue.
     pub fn after_hypercall(&mut self, vm: &mut Vm) {
         #[cfg(target_arch = "x86_64")]

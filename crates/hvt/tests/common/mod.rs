@@ -2,6 +2,7 @@
 //! unikernels, KVM availability, running with a timeout, temporary files.
 #![allow(dead_code)]
 
+pub mod guestgen;
 pub mod net;
 pub mod suite;
 pub mod urunc;

@@ -217,6 +217,12 @@ pub fn decode_io(exit: &VcpuExit<'_>) -> Option<Exit> {
     }
 }
 
+/// Whether the guest cannot take exceptions at all (never decided on
+/// aarch64: KVM reports those as a synchronous external abort instead).
+pub fn exceptions_undeliverable(_vcpu: &VcpuFd) -> bool {
+    false
+}
+
 /// The guest's program counter, for short messages.
 pub fn instruction_pointer(vcpu: &VcpuFd) -> Option<u64> {
     get(vcpu, REG_PC).ok()

@@ -247,6 +247,13 @@ pub fn decode_io(exit: &VcpuExit<'_>) -> Option<Exit> {
     }
 }
 
+/// The guest has no interrupt descriptor table, so any exception it
+/// raises cannot be delivered (an emulating KVM reports that as an
+/// emulation failure rather than a triple fault).
+pub fn exceptions_undeliverable(vcpu: &VcpuFd) -> bool {
+    vcpu.get_sregs().is_ok_and(|s| s.idt.limit == 0)
+}
+
 /// The guest's instruction pointer, for short messages.
 pub fn instruction_pointer(vcpu: &VcpuFd) -> Option<u64> {
     vcpu.get_regs().ok().map(|r| r.rip)

@@ -178,6 +178,14 @@ impl Ring3 {
         }
     }
 
+    /// One line for `CORTEN_HVT_STATS=1`.
+    pub fn summary(&self) -> String {
+        match (self.switches, self.last_refusal) {
+            (0, why) => format!("ring-3 execution on, guest never moved to CPL 3 ({why:?})"),
+            (n, _) => format!("ring-3 execution on, guest moved to CPL 3 {n} time(s)"),
+        }
+    }
+
     /// Called after every hypercall exit.
     pub fn after_exit(&mut self, vm: &mut Vm) {
         if self.active {
