@@ -19,6 +19,8 @@ pub mod run;
 pub mod sandbox;
 pub mod signals;
 pub mod tender;
+#[cfg(target_arch = "x86_64")]
+pub mod testkit;
 pub mod vm;
 
 pub use tender::{run as tender_main, SPEC};

@@ -1,4 +1,4 @@
-//! Hostile guests: hand-made unikernels (see common/guestgen.rs) that pass
+//! Hostile guests: hand-made unikernels (see corten_hvt::testkit) that pass
 //! bad addresses, lengths, ports and handles, write to their own text,
 //! triple-fault or spin. Each must end in a defined way (an exit status and
 //! a message), never with the tender crashing. Every case runs twice: with
@@ -12,8 +12,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::guestgen::{booted, build, Code, Devices, SCRATCH, TEXT};
 use common::{kvm_or_skip, tender, wait_with_timeout, Outcome, TempDir};
+use corten_hvt::testkit::{booted, build, Code, Devices, SCRATCH, TEXT};
 
 const ARGS: u32 = SCRATCH + 0x100;
 
@@ -22,7 +22,7 @@ fn run_with(ring3: &str, code: Code, devices: Devices, opts: &[&str]) -> Option<
         return None;
     }
     let dir = TempDir::new("hostile");
-    let k = build(dir.path(), "guest", &code, devices);
+    let k = build(dir.path(), "guest", &code, devices).expect("write unikernel");
     let mut cmd = common::command(opts.iter().map(std::ffi::OsStr::new));
     cmd.arg("--mem=512")
         .arg(&k)
@@ -294,7 +294,7 @@ fn sigterm_while_spinning(r: &str) {
         return;
     }
     let dir = TempDir::new("spin");
-    let k = build(dir.path(), "spin", &prologue().spin(), Devices::None);
+    let k = build(dir.path(), "spin", &prologue().spin(), Devices::None).expect("write unikernel");
     let child = Command::new(tender())
         .args(["--mem=512".as_ref(), k.as_os_str()])
         .env("CORTEN_HVT_RING3", r)

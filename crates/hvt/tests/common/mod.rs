@@ -2,7 +2,6 @@
 //! unikernels, KVM availability, running with a timeout, temporary files.
 #![allow(dead_code)]
 
-pub mod guestgen;
 pub mod net;
 pub mod suite;
 pub mod urunc;
@@ -14,9 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The corten-hvt binary under test.
+/// The corten-hvt binary under test (CORTEN_HVT_TENDER overrides it, to
+/// run the same suite on another hvt tender for comparison).
 pub fn tender() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_corten-hvt"))
+    std::env::var_os("CORTEN_HVT_TENDER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_corten-hvt")))
 }
 
 /// The workspace root.

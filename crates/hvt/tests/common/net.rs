@@ -83,14 +83,18 @@ pub struct Pings {
 
 /// Sends `count` echo requests to each of `dests` with at most `window`
 /// unanswered per destination; stops early when nothing arrives for
-/// `stall`, or after `overall`.
+/// `stall`, or after `overall`. With `pattern`, each request carries 16
+/// bytes (where ping(8) puts its timestamp) and then 40 bytes of the
+/// repeated pattern, as `ping -p` sends; replies must echo it intact.
 pub fn ping(
     dests: &[Ipv4Addr],
     count: usize,
     window: usize,
     stall: Duration,
     overall: Duration,
+    pattern: Option<[u8; 4]>,
 ) -> Vec<Pings> {
+    let size = if pattern.is_some() { 8 + 16 + 40 } else { 16 };
     // SAFETY: socket(2); checked below.
     let fd = unsafe {
         libc::socket(
@@ -118,7 +122,12 @@ pub fn ping(
     {
         for (d, (dst, st)) in dests.iter().zip(stats.iter_mut()).enumerate() {
             while st.sent < count && st.sent - st.received < window {
-                let mut pkt = [0u8; 16];
+                let mut pkt = vec![0u8; size];
+                if let Some(p) = pattern {
+                    for (i, b) in pkt[24..].iter_mut().enumerate() {
+                        *b = p[i % 4];
+                    }
+                }
                 pkt[0] = 8; // echo request
                 pkt[4..6].copy_from_slice(&ident.to_be_bytes());
                 pkt[6..8].copy_from_slice(&(st.sent as u16).to_be_bytes());
@@ -144,7 +153,12 @@ pub fn ping(
                         std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
                     )
                 };
-                assert_eq!(n, 16, "sendto: {}", std::io::Error::last_os_error());
+                assert_eq!(
+                    n as usize,
+                    size,
+                    "sendto: {}",
+                    std::io::Error::last_os_error()
+                );
                 st.sent += 1;
             }
         }

@@ -225,7 +225,14 @@ pub fn dumpcore(src: Source) {
 }
 
 /// Serves pings on `ifaces` taps (10.N.0.2) inside a fresh namespace.
-fn net_case(src: Source, name: &str, ifaces: usize, count: usize, guest_args: &[&str]) {
+fn net_case(
+    src: Source,
+    name: &str,
+    ifaces: usize,
+    count: usize,
+    guest_args: &[&str],
+    pattern: Option<[u8; 4]>,
+) {
     if !super::is_root_or_skip(name) || !kvm_or_skip(name) {
         return;
     }
@@ -257,6 +264,7 @@ fn net_case(src: Source, name: &str, ifaces: usize, count: usize, guest_args: &[
             64,
             Duration::from_secs(10),
             Duration::from_secs(60),
+            pattern,
         );
         let o = wait_with_timeout(child, Duration::from_secs(60));
         for (i, s) in stats.iter().enumerate() {
@@ -272,12 +280,25 @@ fn net_case(src: Source, name: &str, ifaces: usize, count: usize, guest_args: &[
 
 /// test_net "limit": exits after answering 100000 pings.
 pub fn net(src: Source) {
-    net_case(src, "net", 1, 100_000, &["limit"]);
+    net_case(src, "net", 1, 100_000, &["limit"], None);
 }
 
 /// test_net_2if "limit": 100000 pings over two interfaces.
 pub fn net_2if(src: Source) {
-    net_case(src, "net_2if", 2, 100_000, &["limit"]);
+    net_case(src, "net_2if", 2, 100_000, &["limit"], None);
+}
+
+/// test_net_ring: 10000 pings whose payload is the pattern 0xdeadbeef,
+/// checked by the guest and, in the replies, by the test.
+pub fn net_ring(src: Source) {
+    net_case(
+        src,
+        "net_ring",
+        1,
+        10_000,
+        &[],
+        Some([0xde, 0xad, 0xbe, 0xef]),
+    );
 }
 
 /// The tap's MTU reaches the guest.

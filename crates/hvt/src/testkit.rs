@@ -1,7 +1,8 @@
-//! Tiny hand-made hvt unikernels for hostile-guest tests: a valid Solo5
+//! Tiny hand-made hvt unikernels for tests and benchmarks: a valid Solo5
 //! ELF (ABI1 and MFT1 notes, one read+execute PT_LOAD at 0x100000) around
-//! a few bytes of x86-64 machine code that misbehave in one specific way.
-//! Built at test time, so they need no toolchain.
+//! a few bytes of x86-64 machine code, e.g. a hostile guest that misbehaves
+//! in one specific way, or a loop of hypercalls. They need no toolchain and
+//! run on upstream's solo5-hvt as well.
 
 use std::path::PathBuf;
 
@@ -124,8 +125,8 @@ impl Code {
 }
 
 fn bytes_of<T>(v: &T) -> Vec<u8> {
-    // SAFETY: test-only view of a plain repr(C) value as bytes (the note
-    // types have no padding bytes other than explicit fields).
+    // SAFETY: a view of a plain repr(C) note value as bytes; the note types
+    // have no padding bytes (explicit pad fields only).
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
         .to_vec()
 }
@@ -137,8 +138,8 @@ pub enum Devices {
     Block,
 }
 
-/// Writes an ELF with `code` to a temporary directory; returns its path.
-pub fn build(dir: &std::path::Path, name: &str, code: &Code, devices: Devices) -> PathBuf {
+/// The ELF image of a unikernel running `code`.
+pub fn image(code: &Code, devices: Devices) -> Vec<u8> {
     let abi = bytes_of(&Abi1Note::new(AbiTarget::Hvt, 2));
     let mft = match devices {
         Devices::None => bytes_of(&Mft1Note::<1>::new([MftEntry::RESERVED])),
@@ -151,7 +152,8 @@ pub fn build(dir: &std::path::Path, name: &str, code: &Code, devices: Devices) -
     let abi_off = 0x200u64;
     let mft_off = 0x240u64;
     let text_off = 0x1000u64;
-    assert!(abi_off + abi.len() as u64 <= mft_off && mft_off + mft.len() as u64 <= text_off);
+    // Both notes fit below the text (64 manifest entries would not, but
+    // these unikernels have at most two).
 
     let mut f = vec![0u8; text_off as usize];
     // ELF header.
@@ -193,9 +195,19 @@ pub fn build(dir: &std::path::Path, name: &str, code: &Code, devices: Devices) -
     f[abi_off as usize..abi_off as usize + abi.len()].copy_from_slice(&abi);
     f[mft_off as usize..mft_off as usize + mft.len()].copy_from_slice(&mft);
     f.extend_from_slice(&code.0);
+    f
+}
+
+/// Writes the unikernel running `code` to `dir/NAME.hvt`; returns its path.
+pub fn build(
+    dir: &std::path::Path,
+    name: &str,
+    code: &Code,
+    devices: Devices,
+) -> std::io::Result<PathBuf> {
     let path = dir.join(format!("{name}.hvt"));
-    std::fs::write(&path, f).expect("write test unikernel");
-    path
+    std::fs::write(&path, image(code, devices))?;
+    Ok(path)
 }
 
 /// Where [`booted`] puts its tables.
