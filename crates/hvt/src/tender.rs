@@ -70,6 +70,8 @@ pub fn run(argv: Vec<OsString>) -> ! {
     signals::install()
         .unwrap_or_else(|e| d.fatal(format_args!("Could not install signal handler: {e}")));
 
+    refuse_read_implies_exec(d);
+
     // Guest memory: load the image, then protect text and rodata on the
     // host so that a guest write to them faults.
     let mut mem = GuestMemory::new(mem_size).unwrap_or_else(|e| d.fatal(e));
@@ -146,6 +148,21 @@ pub fn run(argv: Vec<OsString>) -> ! {
     // tearing down the VM are not on the seccomp allow-list, and the kernel
     // does both at exit anyway.
     diag::exit(end.status)
+}
+
+/// With the READ_IMPLIES_EXEC personality (inherited from a parent), every
+/// readable mapping is also executable, guest memory included; refuse, as
+/// upstream does. personality(2) is on urunc's allow-list.
+fn refuse_read_implies_exec(d: &Diag) {
+    // SAFETY: 0xffffffff only queries the current persona.
+    let persona = unsafe { libc::personality(0xffff_ffff) };
+    if persona >= 0 && persona & libc::READ_IMPLIES_EXEC != 0 {
+        d.fatal(
+            "refusing to run with the READ_IMPLIES_EXEC personality: it would make guest \
+             memory executable in the host; run the tender without it (e.g. not under \
+             `setarch -X`)",
+        );
+    }
 }
 
 /// The hypercall handlers' view of the attached devices.

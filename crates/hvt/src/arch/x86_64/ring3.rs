@@ -159,7 +159,13 @@ pub struct Ring3 {
     pub switches: u64,
     /// Last reason the switch was declined.
     pub last_refusal: Option<NotYet>,
+    /// Declined attempts in a row; after [`MAX_ATTEMPTS`] the tender stops
+    /// trying (a guest that never qualifies pays no per-exit cost).
+    attempts: u32,
 }
+
+/// Hypercall exits a guest gets to qualify for CPL 3.
+const MAX_ATTEMPTS: u32 = 64;
 
 impl Default for Ring3 {
     fn default() -> Self {
@@ -175,6 +181,7 @@ impl Ring3 {
             kernel_ss: 0,
             switches: 0,
             last_refusal: None,
+            attempts: 0,
         }
     }
 
@@ -195,14 +202,24 @@ impl Ring3 {
                 return;
             }
             let _ = vm.mem.write::<u8>(FLAG_PAGE, 0);
+        } else if self.attempts >= MAX_ATTEMPTS {
+            return;
         }
         match self.switch(vm) {
             Ok(()) => {
                 self.active = true;
                 self.switches += 1;
                 self.last_refusal = None;
+                self.attempts = 0;
             }
-            Err(why) => self.last_refusal = Some(why),
+            Err(why) => {
+                self.last_refusal = Some(why);
+                self.attempts += 1;
+                if self.active && self.attempts < MAX_ATTEMPTS {
+                    // Try again at the next exit.
+                    let _ = vm.mem.write::<u8>(FLAG_PAGE, 1);
+                }
+            }
         }
     }
 
