@@ -130,12 +130,14 @@ pub enum Problem {
         end: u64,
         size: u64,
     },
-    #[error("e_entry {entry:#x} is not inside an executable PT_LOAD segment, expected {}", ExecRanges(.executable))]
+    #[error("e_entry {entry:#x} is not inside an executable PT_LOAD segment, expected {}{}", ExecRanges(.executable), More(*.more))]
     EntryNotExecutable {
         entry: u64,
-        /// `(program header, p_vaddr, p_vaddr + p_memsz)` of each executable
-        /// segment.
+        /// `(program header, p_vaddr, p_vaddr + p_memsz)` of the first few
+        /// executable segments.
         executable: Vec<(usize, u64, u64)>,
+        /// How many more executable segments there are.
+        more: usize,
     },
     #[error("e_entry {entry:#x} lies outside guest memory, expected {min_base:#x} <= e_entry < {mem_size:#x}")]
     EntryOutsideMemory {
@@ -232,6 +234,18 @@ pub enum Problem {
     AbiVersion { found: u32, expected: u32 },
 }
 
+/// Prints " or one of N more executable segments" when N > 0.
+struct More(usize);
+
+impl fmt::Display for More {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " or one of {n} more executable segments"),
+        }
+    }
+}
+
 /// Prints the executable segments an entry point may lie in.
 struct ExecRanges<'a>(&'a [(usize, u64, u64)]);
 
@@ -300,6 +314,7 @@ impl std::error::Error for ElfError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -12,8 +12,15 @@
 //! The rules, and where they differ from upstream Solo5's `elf_load()` and
 //! `elf_load_note()`, are listed in this crate's README.md.
 
+// Lets the unit tests share the corpus builder in tests/support, which
+// names this crate from outside.
+#[cfg(test)]
+extern crate self as corten_elf;
+
 mod arch;
 mod error;
+mod header;
+mod load;
 pub mod note;
 mod raw;
 mod read;
@@ -26,7 +33,7 @@ pub use note::NoteLocation;
 pub use read::ReadAt;
 pub use segment::{Prot, Segment};
 
-use raw::{Ehdr, Phdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE};
+use raw::{PT_LOAD, PT_NOTE};
 
 /// Page size segments are aligned to, on both x86_64 and aarch64 (as
 /// upstream's `EM_PAGE_SIZE`).
@@ -54,14 +61,15 @@ impl Elf {
     pub fn parse<R: ReadAt + ?Sized>(name: &str, file: &R, arch: Arch) -> Result<Elf, ElfError> {
         let err = |place, problem| ElfError::new(name, place, problem);
         let size = file.size();
-        let ehdr = read_ehdr(file, size).map_err(|p| err(Place::ElfHeader, p))?;
-        check_ehdr(&ehdr, arch).map_err(|p| err(Place::ElfHeader, p))?;
-        let table = read_phdr_table(file, size, &ehdr).map_err(|p| err(Place::ElfHeader, p))?;
+        let ehdr = header::read_ehdr(file, size).map_err(|p| err(Place::ElfHeader, p))?;
+        header::check_ehdr(&ehdr, arch).map_err(|p| err(Place::ElfHeader, p))?;
+        let table =
+            header::read_phdr_table(file, size, &ehdr).map_err(|p| err(Place::ElfHeader, p))?;
 
         let mut segments: Vec<Segment> = Vec::new();
         let mut notes = note::Solo5Notes::default();
         let mut note_budget = note::NOTE_BUDGET;
-        for (index, ph) in phdrs(&table).enumerate() {
+        for (index, ph) in header::phdrs(&table).enumerate() {
             let place = Place::ProgramHeader {
                 index,
                 p_type: ph.p_type,
@@ -73,11 +81,11 @@ impl Elf {
                     else {
                         continue;
                     };
-                    check_order(&seg, &segments).map_err(|p| err(place, p))?;
+                    segment::check_order(&seg, &segments).map_err(|p| err(place, p))?;
                     segments.push(seg);
                 }
                 PT_NOTE => {
-                    let data = read_note_segment(file, size, &ph, &mut note_budget)
+                    let data = note::read_segment(file, size, &ph, &mut note_budget)
                         .map_err(|p| err(place, p))?;
                     note::scan(index, &data, &mut notes).map_err(|(note, p)| {
                         err(
@@ -100,9 +108,12 @@ impl Elf {
             .iter()
             .any(|s| s.prot.exec && s.contains(ehdr.e_entry))
         {
-            let executable = segments
-                .iter()
-                .filter(|s| s.prot.exec)
+            // Name a few candidates, not all 65534 a hostile file may have.
+            const LISTED: usize = 4;
+            let mut exec = segments.iter().filter(|s| s.prot.exec);
+            let executable = exec
+                .by_ref()
+                .take(LISTED)
                 .map(|s| (s.phdr_index, s.vaddr, s.vaddr + s.memsz))
                 .collect();
             return Err(err(
@@ -110,6 +121,7 @@ impl Elf {
                 Problem::EntryNotExecutable {
                     entry: ehdr.e_entry,
                     executable,
+                    more: exec.count(),
                 },
             ));
         }
@@ -206,284 +218,348 @@ impl Elf {
     fn missing(&self, kind: Solo5Note) -> ElfError {
         ElfError::new(&self.name, Place::File, Problem::MissingNote { kind })
     }
+}
 
-    /// Every segment lies in [min_base, mem_size) and the entry point too.
-    pub fn check_layout(&self, mem_size: u64, min_base: u64) -> Result<(), ElfError> {
-        for s in &self.segments {
-            let place = Place::ProgramHeader {
-                index: s.phdr_index,
-                p_type: PT_LOAD,
-            };
-            if s.start < min_base {
-                return Err(ElfError::new(
-                    &self.name,
-                    place,
-                    Problem::BelowMinBase {
-                        vaddr: s.vaddr,
-                        start: s.start,
-                        min_base,
-                    },
-                ));
-            }
-            if s.end > mem_size {
-                return Err(ElfError::new(
-                    &self.name,
-                    place,
-                    Problem::PastMemoryEnd {
-                        start: s.start,
-                        end: s.end,
-                        mem_size,
-                    },
-                ));
-            }
-        }
-        // Implied by the checks above (the entry lies inside a segment), kept
-        // so the rule holds even if the segment rules change.
-        if self.entry < min_base || self.entry >= mem_size {
-            return Err(ElfError::new(
-                &self.name,
-                Place::ElfHeader,
-                Problem::EntryOutsideMemory {
-                    entry: self.entry,
-                    min_base,
-                    mem_size,
-                },
-            ));
-        }
-        Ok(())
+#[cfg(test)]
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+mod tests {
+    use super::*;
+    use crate::corpus::{base, base_for, Image, Ph, PHNUM, PH_BSS, PH_DATA, PH_TEXT};
+    use std::cell::Cell;
+    use std::io;
+
+    const MEM: u64 = 0x20_0000;
+    const MIN_BASE: u64 = 0x10_0000;
+
+    fn parse(img: &Image) -> Result<Elf, ElfError> {
+        Elf::parse("k.hvt", img.0.as_slice(), Arch::X86_64)
     }
 
-    /// Copies each segment's file bytes to mem[vaddr..] and zeroes its BSS.
-    /// `mem` is guest memory indexed by guest-physical address. Call
-    /// check_layout first; load re-checks bounds and never panics.
-    ///
-    /// Every byte of each segment's page range `[start, end)` that does not
-    /// come from the file is zeroed, so stale memory never shows through.
-    pub fn load<R: ReadAt + ?Sized>(&self, file: &R, mem: &mut [u8]) -> Result<(), ElfError> {
-        self.load_segments(file, mem, true)
+    /// Counts what the loader reads.
+    struct Counting<'a> {
+        data: &'a [u8],
+        reads: Cell<usize>,
+        bytes: Cell<u64>,
     }
 
-    /// Like [`Elf::load`], for memory known to be all zero (a fresh
-    /// anonymous mapping): only file bytes are written, so the pages of a
-    /// large BSS are not touched and stay unallocated until the guest uses
-    /// them.
-    pub fn load_into_zeroed<R: ReadAt + ?Sized>(
-        &self,
-        file: &R,
-        mem: &mut [u8],
-    ) -> Result<(), ElfError> {
-        self.load_segments(file, mem, false)
-    }
-
-    fn load_segments<R: ReadAt + ?Sized>(
-        &self,
-        file: &R,
-        mem: &mut [u8],
-        zero: bool,
-    ) -> Result<(), ElfError> {
-        let mem_len = mem.len() as u64;
-        for s in &self.segments {
-            let err = |problem| {
-                let place = Place::ProgramHeader {
-                    index: s.phdr_index,
-                    p_type: PT_LOAD,
-                };
-                ElfError::new(&self.name, place, problem)
-            };
-            let Some((head, bytes, tail)) = split_pages(s, mem) else {
-                return Err(err(Problem::LoadOutsideMemory {
-                    start: s.start,
-                    end: s.end,
-                    mem_len,
-                }));
-            };
-            file.read_exact_at(bytes, s.offset).map_err(|source| {
-                err(Problem::Read {
-                    offset: s.offset,
-                    len: s.filesz,
-                    source,
-                })
-            })?;
-            if zero {
-                head.fill(0);
-                tail.fill(0);
+    impl<'a> Counting<'a> {
+        fn new(data: &'a [u8]) -> Self {
+            Counting {
+                data,
+                reads: Cell::new(0),
+                bytes: Cell::new(0),
             }
         }
-        Ok(())
     }
-}
 
-/// Splits the segment's page range in `mem` into the bytes before p_vaddr,
-/// the p_filesz bytes from the file, and the rest up to the page end; `None`
-/// if the range is not inside `mem`.
-fn split_pages<'m>(
-    s: &Segment,
-    mem: &'m mut [u8],
-) -> Option<(&'m mut [u8], &'m mut [u8], &'m mut [u8])> {
-    let start = usize::try_from(s.start).ok()?;
-    let end = usize::try_from(s.end).ok()?;
-    let file_at = usize::try_from(s.vaddr.checked_sub(s.start)?).ok()?;
-    let file_len = usize::try_from(s.filesz).ok()?;
-    let pages = mem.get_mut(start..end)?;
-    let (head, rest) = pages.split_at_mut_checked(file_at)?;
-    let (bytes, tail) = rest.split_at_mut_checked(file_len)?;
-    Some((head, bytes, tail))
-}
+    impl ReadAt for Counting<'_> {
+        fn size(&self) -> u64 {
+            self.data.size()
+        }
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            self.reads.set(self.reads.get() + 1);
+            self.bytes.set(self.bytes.get() + buf.len() as u64);
+            self.data.read_exact_at(buf, offset)
+        }
+    }
 
-fn read_ehdr<R: ReadAt + ?Sized>(file: &R, size: u64) -> Result<Ehdr, Problem> {
-    if size < EHDR_SIZE as u64 {
-        return Err(Problem::TooShort { size });
-    }
-    let mut buf = [0u8; EHDR_SIZE];
-    file.read_exact_at(&mut buf, 0)
-        .map_err(|source| Problem::Read {
-            offset: 0,
-            len: EHDR_SIZE as u64,
-            source,
-        })?;
-    Ok(Ehdr::from_bytes(&buf))
-}
+    /// Claims a size but fails every read.
+    struct Broken;
 
-/// The ELF header rules, in upstream's order. `e_ident[EI_OSABI]` and
-/// `EI_ABIVERSION` are deliberately not checked: toolchains cannot set them.
-fn check_ehdr(h: &Ehdr, arch: Arch) -> Result<(), Problem> {
-    use raw::*;
-    if h.magic() != ELFMAG {
-        return Err(Problem::Magic { found: h.magic() });
+    impl ReadAt for Broken {
+        fn size(&self) -> u64 {
+            0x1000
+        }
+        fn read_exact_at(&self, _: &mut [u8], _: u64) -> io::Result<()> {
+            Err(io::Error::other("disk on fire"))
+        }
     }
-    if h.ident(EI_CLASS) != ELFCLASS64 {
-        return Err(Problem::Class {
-            found: h.ident(EI_CLASS),
-        });
-    }
-    if h.ident(EI_DATA) != ELFDATA2LSB {
-        return Err(Problem::Data {
-            found: h.ident(EI_DATA),
-        });
-    }
-    if u32::from(h.ident(EI_VERSION)) != EV_CURRENT {
-        return Err(Problem::IdentVersion {
-            found: h.ident(EI_VERSION),
-        });
-    }
-    if h.e_version != EV_CURRENT {
-        return Err(Problem::Version { found: h.e_version });
-    }
-    if h.e_ehsize as usize != EHDR_SIZE {
-        return Err(Problem::EhdrSize { found: h.e_ehsize });
-    }
-    if h.e_phnum == 0 {
-        return Err(Problem::NoPhdrs);
-    }
-    if h.e_phnum == PN_XNUM {
-        return Err(Problem::PhnumXnum);
-    }
-    if h.e_phentsize as usize != PHDR_SIZE {
-        return Err(Problem::PhdrSize {
-            found: h.e_phentsize,
-        });
-    }
-    if h.e_type != ET_EXEC {
-        return Err(Problem::Type { found: h.e_type });
-    }
-    if h.e_machine != arch.machine() {
-        return Err(Problem::Machine {
-            found: h.e_machine,
-            expected: arch,
-        });
-    }
-    Ok(())
-}
 
-/// Reads the whole program header table: at most 0xfffe * 56 bytes, and
-/// never more than the file holds.
-fn read_phdr_table<R: ReadAt + ?Sized>(file: &R, size: u64, h: &Ehdr) -> Result<Vec<u8>, Problem> {
-    let len = u64::from(h.e_phnum) * PHDR_SIZE as u64;
-    let end = h
-        .e_phoff
-        .checked_add(len)
-        .ok_or(Problem::PhdrTableOverflow {
-            phoff: h.e_phoff,
-            phnum: h.e_phnum,
-            size,
-        })?;
-    if end > size {
-        return Err(Problem::PhdrTableOutside {
-            phoff: h.e_phoff,
-            phnum: h.e_phnum,
-            end,
-            size,
-        });
+    #[test]
+    fn base_parses_with_everything_a_tender_needs() {
+        let elf = parse(&base()).unwrap();
+        assert_eq!(elf.name(), "k.hvt");
+        assert_eq!(elf.entry(), 0x100020);
+        assert_eq!(elf.segments().len(), 4);
+        assert_eq!(elf.kernel_end(), 0x104000);
+        elf.check_abi(AbiTarget::Hvt, 2).unwrap();
+        assert_eq!(elf.abi().unwrap().abi_target, AbiTarget::Hvt as u32);
+        let desc = elf.manifest_desc().unwrap();
+        assert_eq!(desc.len(), 8 + 104);
+        assert_eq!(&desc[..8], &[1, 0, 0, 0, 1, 0, 0, 0]); // version 1, 1 entry
+        elf.check_layout(MEM, MIN_BASE).unwrap();
     }
-    let mut table = vec![0u8; u64_to_usize(len)];
-    file.read_exact_at(&mut table, h.e_phoff)
-        .map_err(|source| Problem::Read {
-            offset: h.e_phoff,
-            len,
-            source,
-        })?;
-    Ok(table)
-}
 
-fn phdrs(table: &[u8]) -> impl Iterator<Item = Phdr> + '_ {
-    table
-        .chunks_exact(PHDR_SIZE)
-        .filter_map(|c| c.try_into().ok())
-        .map(Phdr::from_bytes)
-}
-
-/// Reads the bytes of one PT_NOTE, charging them to the note budget.
-fn read_note_segment<R: ReadAt + ?Sized>(
-    file: &R,
-    size: u64,
-    ph: &Phdr,
-    budget: &mut u64,
-) -> Result<Vec<u8>, Problem> {
-    segment::check_file_range(ph, size)?;
-    if ph.p_filesz > *budget {
-        return Err(Problem::NoteBudget {
-            filesz: ph.p_filesz,
-            left: *budget,
-        });
+    #[test]
+    fn aarch64_image_needs_the_aarch64_loader() {
+        let img = base_for(Arch::Aarch64, AbiTarget::Spt);
+        let elf = Elf::parse("a.spt", img.0.as_slice(), Arch::Aarch64).unwrap();
+        elf.check_abi(AbiTarget::Spt, 2).unwrap();
+        let e = elf.check_abi(AbiTarget::Hvt, 2).unwrap_err();
+        assert!(matches!(
+            e.problem(),
+            Problem::AbiTarget {
+                found: 2,
+                expected: 1
+            }
+        ));
+        assert_eq!(e.place(), Place::Note { index: 0, phdr: 8 });
+        let e = Elf::parse("a.spt", img.0.as_slice(), Arch::X86_64).unwrap_err();
+        assert!(matches!(
+            e.problem(),
+            Problem::Machine {
+                found: 183,
+                expected: Arch::X86_64
+            }
+        ));
     }
-    *budget -= ph.p_filesz;
-    let mut data = vec![0u8; u64_to_usize(ph.p_filesz)];
-    file.read_exact_at(&mut data, ph.p_offset)
-        .map_err(|source| Problem::Read {
-            offset: ph.p_offset,
-            len: ph.p_filesz,
-            source,
-        })?;
-    Ok(data)
-}
 
-/// For lengths already bounded far below 4 GiB (phdr table, note budget).
-fn u64_to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(0)
-}
+    #[test]
+    fn parse_reads_only_headers_and_notes() {
+        let img = base();
+        let file = Counting::new(&img.0);
+        let elf = Elf::parse("k", &file, Arch::X86_64).unwrap();
+        // ELF header, program header table, three PT_NOTEs.
+        assert_eq!(file.reads.get(), 5);
+        assert_eq!(
+            file.bytes.get(),
+            64 + u64::from(PHNUM) * 56 + 0x18 + 0x24 + 0x88
+        );
+        let (reads, bytes) = (file.reads.get(), file.bytes.get());
+        let mut mem = vec![0u8; MEM as usize];
+        elf.load(&file, &mut mem).unwrap();
+        // One read per segment with file bytes, exactly those bytes.
+        assert_eq!(file.reads.get() - reads, 3);
+        assert_eq!(file.bytes.get() - bytes, 0x40 + 0xc4 + 0x10);
+    }
 
-/// A new segment must start at or above the previous segment's p_vaddr and
-/// share no page with any earlier one. Accepted segments are sorted and
-/// disjoint, so the previous one also has the highest end.
-fn check_order(seg: &Segment, earlier: &[Segment]) -> Result<(), Problem> {
-    let Some(prev) = earlier.last() else {
-        return Ok(());
-    };
-    if seg.vaddr < prev.vaddr {
-        return Err(Problem::NotAscending {
-            vaddr: seg.vaddr,
-            prev: prev.phdr_index,
-            prev_vaddr: prev.vaddr,
-        });
+    #[test]
+    fn load_copies_file_bytes_and_zeroes_the_rest_of_each_page_range() {
+        let img = base();
+        let elf = parse(&img).unwrap();
+        let mut mem = vec![0xa5u8; MEM as usize];
+        elf.load(img.0.as_slice(), &mut mem).unwrap();
+        for s in elf.segments() {
+            let (v, o, f) = (s.vaddr as usize, s.offset as usize, s.filesz as usize);
+            assert_eq!(&mem[v..v + f], &img.0[o..o + f]);
+            assert!(mem[s.start as usize..v].iter().all(|&b| b == 0));
+            assert!(mem[v + f..s.end as usize].iter().all(|&b| b == 0));
+        }
+        // Outside the segments nothing was touched.
+        assert!(mem[..0x100000].iter().all(|&b| b == 0xa5));
+        assert!(mem[0x104000..].iter().all(|&b| b == 0xa5));
+        assert_eq!(&mem[0x100020..0x100023], &[0xf4, 0xeb, 0xfd]);
     }
-    if seg.start < prev.end {
-        return Err(Problem::Overlap {
-            start: seg.start,
-            end: seg.end,
-            other: prev.phdr_index,
-            other_start: prev.start,
-            other_end: prev.end,
-        });
+
+    #[test]
+    fn load_into_zeroed_writes_file_bytes_only() {
+        let img = base();
+        let elf = parse(&img).unwrap();
+        let mut mem = vec![0xa5u8; MEM as usize];
+        elf.load_into_zeroed(img.0.as_slice(), &mut mem).unwrap();
+        assert_eq!(&mem[0x102000..0x102010], b"corten-elf data\0");
+        assert!(mem[0x102010..0x104000].iter().all(|&b| b == 0xa5));
     }
-    Ok(())
+
+    #[test]
+    fn load_into_too_little_memory_is_an_error_not_a_panic() {
+        let img = base();
+        let elf = parse(&img).unwrap();
+        for len in [0, 0x100000, 0x102fff, 0x103fff] {
+            let mut mem = vec![0u8; len];
+            let e = elf.load(img.0.as_slice(), &mut mem).unwrap_err();
+            assert!(
+                matches!(e.problem(), Problem::LoadOutsideMemory { mem_len, .. } if *mem_len == len as u64),
+                "{e}"
+            );
+        }
+        let mut mem = vec![0u8; 0x104000];
+        elf.load(img.0.as_slice(), &mut mem).unwrap();
+    }
+
+    #[test]
+    fn load_reports_a_file_that_shrank_after_parse() {
+        let img = base();
+        let elf = parse(&img).unwrap();
+        let mut mem = vec![0u8; MEM as usize];
+        let e = elf.load(&img.0[..0x510], &mut mem).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k.hvt: program header 3 (PT_LOAD): reading 0x10 bytes at file offset 0x508 \
+             failed: unexpected end of file"
+        );
+    }
+
+    #[test]
+    fn read_failures_are_reported_with_the_structure() {
+        let e = Elf::parse("k", &Broken, Arch::X86_64).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k: ELF header: reading 0x40 bytes at file offset 0x0 failed: disk on fire"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn check_layout_bounds() {
+        let elf = parse(&base()).unwrap();
+        elf.check_layout(0x104000, MIN_BASE).unwrap();
+        let e = elf.check_layout(0x103fff, MIN_BASE).unwrap_err();
+        assert!(matches!(
+            e.problem(),
+            Problem::PastMemoryEnd {
+                end: 0x104000,
+                mem_size: 0x103fff,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.place(),
+            Place::ProgramHeader {
+                index: PH_BSS,
+                p_type: 1
+            }
+        );
+        let e = elf.check_layout(MEM, 0x100001).unwrap_err();
+        assert!(matches!(e.problem(), Problem::BelowMinBase { .. }));
+        assert_eq!(
+            e.place(),
+            Place::ProgramHeader {
+                index: PH_TEXT,
+                p_type: 1
+            }
+        );
+    }
+
+    #[test]
+    fn check_layout_checks_the_entry_too() {
+        let mut elf = parse(&base()).unwrap();
+        elf.entry = 0x50;
+        let e = elf.check_layout(MEM, MIN_BASE).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k.hvt: ELF header: e_entry 0x50 lies outside guest memory, expected \
+             0x100000 <= e_entry < 0x200000"
+        );
+    }
+
+    #[test]
+    fn segments_that_upstream_skips_are_checked_here() {
+        // A pure-.bss segment below the minimum base is refused (upstream
+        // skips p_filesz = 0 segments and would leave it unchecked).
+        let mut img = base();
+        img.edit_ph(PH_BSS, |p| p.p_vaddr = 0x80000);
+        let e = parse(&img).unwrap_err();
+        assert!(matches!(e.problem(), Problem::NotAscending { .. }), "{e}");
+    }
+
+    #[test]
+    fn entry_may_be_in_any_executable_segment() {
+        let mut img = base();
+        // Make the data segment R-X (still not W+X) and jump there.
+        img.edit_ph(PH_DATA, |p| p.p_flags = 5).e_entry(0x102008);
+        assert_eq!(parse(&img).unwrap().entry(), 0x102008);
+    }
+
+    #[test]
+    fn entry_error_lists_a_few_executable_segments_only() {
+        let n = 10usize;
+        let mut img = base();
+        let table = 0x1000usize;
+        img.put(table + n * 56, &[]);
+        img.e_phoff(table as u64)
+            .e_phnum(n as u16)
+            .e_entry(0x50_0000);
+        for i in 0..n {
+            let at = table + i * 56;
+            img.u32(at, 1)
+                .u32(at + 4, 5)
+                .u64(at + 16, 0x100000 + (i as u64) * 0x1000)
+                .u64(at + 40, 0x1000)
+                .u64(at + 48, 0x1000);
+        }
+        assert_eq!(
+            parse(&img).unwrap_err().to_string(),
+            "k.hvt: ELF header: e_entry 0x500000 is not inside an executable PT_LOAD segment, \
+             expected 0x100000..0x101000 (program header 0) or 0x101000..0x102000 (program \
+             header 1) or 0x102000..0x103000 (program header 2) or 0x103000..0x104000 \
+             (program header 3) or one of 6 more executable segments"
+        );
+    }
+
+    #[test]
+    fn many_pt_notes_cannot_exceed_the_note_budget() {
+        // 1000 PT_NOTEs of 0x100 zero bytes each (empty notes) point at the
+        // same place: more reading than the budget allows.
+        let mut img = base();
+        let table = 0x1000usize;
+        let zeros = table + 1000 * 56;
+        img.put(zeros + 0x100, &[0]);
+        img.e_phoff(table as u64).e_phnum(1000);
+        for i in 0..1000 {
+            let at = table + i * 56;
+            img.u32(at, 4).u64(at + 8, zeros as u64).u64(at + 32, 0x100);
+        }
+        let e = parse(&img).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k.hvt: program header 256 (PT_NOTE): p_filesz 0x100 exceeds the note budget \
+             (0x0 of 0x10000 bytes left), expected all PT_NOTE segments together to hold \
+             at most 0x10000 bytes"
+        );
+    }
+
+    #[test]
+    fn one_huge_pt_note_is_refused_before_reading() {
+        let mut img = base();
+        img.put(0x20000, &[0]);
+        img.e_phnum(PHNUM + 1).set_ph(
+            11,
+            Ph {
+                p_type: 4,
+                p_offset: 0x1000,
+                p_filesz: 0x10001,
+                ..Ph::default()
+            },
+        );
+        let file = Counting::new(&img.0);
+        let e = Elf::parse("k", &file, Arch::X86_64).unwrap_err();
+        assert!(matches!(
+            e.problem(),
+            Problem::NoteBudget {
+                filesz: 0x10001,
+                ..
+            }
+        ));
+        assert!(file.bytes.get() < 0x1000);
+    }
+
+    #[test]
+    fn many_segments_are_checked_in_linear_time() {
+        // 0xfffe one-page PT_LOADs: the largest table e_phnum allows.
+        let n = 0xfffeusize;
+        let mut img = base();
+        let table = 0x1000usize;
+        img.put(table + n * 56, &[]);
+        img.e_phoff(table as u64).e_phnum(n as u16);
+        for i in 0..n {
+            let at = table + i * 56;
+            let vaddr = 0x100000 + (i as u64) * 0x1000;
+            img.u32(at, 1)
+                .u32(at + 4, if i == 0 { 5 } else { 4 })
+                .u64(at + 16, vaddr)
+                .u64(at + 40, 0x1000)
+                .u64(at + 48, 0x1000);
+        }
+        let t = std::time::Instant::now();
+        let elf = parse(&img).unwrap();
+        assert_eq!(elf.segments().len(), n);
+        assert_eq!(elf.kernel_end(), 0x100000 + n as u64 * 0x1000);
+        // Quadratic checking would take minutes here.
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
 }

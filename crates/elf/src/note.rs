@@ -19,7 +19,8 @@
 //! `elf_load_note()` reads it.
 
 use crate::error::{Problem, Solo5Note};
-use crate::raw::{Nhdr, NHDR_SIZE};
+use crate::raw::{Nhdr, Phdr, NHDR_SIZE};
+use crate::read::{bounded_usize, ReadAt};
 use corten_abi::note::{
     Abi1Info, ABI1_NOTE_ALIGN, ABI1_NOTE_MAX_SIZE, ABI1_NOTE_TYPE, MFT1_NOTE_ALIGN,
     MFT1_NOTE_MAX_SIZE, MFT1_NOTE_TYPE, SOLO5_NOTE_NAME, SOLO5_NOTE_NAMESZ,
@@ -53,7 +54,7 @@ pub(crate) struct Solo5Notes {
 /// Offset of a Solo5 note's payload from the start of its descriptor: the
 /// padding that aligns it to `align` relative to the start of the note.
 const fn payload_pad(align: usize) -> usize {
-    (SOLO5_HEAD + align - 1) / align * align - SOLO5_HEAD
+    SOLO5_HEAD.div_ceil(align) * align - SOLO5_HEAD
 }
 
 impl Solo5Note {
@@ -232,7 +233,37 @@ fn abi1_info(payload: &[u8]) -> Abi1Info {
     }
 }
 
+/// Reads the bytes of one PT_NOTE, charging them to the note budget.
+pub(crate) fn read_segment<R: ReadAt + ?Sized>(
+    file: &R,
+    size: u64,
+    ph: &Phdr,
+    budget: &mut u64,
+) -> Result<Vec<u8>, Problem> {
+    if ph.p_filesz == 0 {
+        // Holds no note; p_offset does not matter.
+        return Ok(Vec::new());
+    }
+    crate::segment::check_file_range(ph, size)?;
+    if ph.p_filesz > *budget {
+        return Err(Problem::NoteBudget {
+            filesz: ph.p_filesz,
+            left: *budget,
+        });
+    }
+    *budget -= ph.p_filesz;
+    let mut data = vec![0u8; bounded_usize(ph.p_filesz)];
+    file.read_exact_at(&mut data, ph.p_offset)
+        .map_err(|source| Problem::Read {
+            offset: ph.p_offset,
+            len: ph.p_filesz,
+            source,
+        })?;
+    Ok(data)
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
     use corten_abi::note::{Abi1Note, AbiTarget, MFT1_DESC_PAD};

@@ -70,7 +70,14 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
     }
 }
 
+/// A length already bounded far below 4 GiB (the program header table,
+/// the note budget) as `usize`.
+pub(crate) fn bounded_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
     use std::io::Write;

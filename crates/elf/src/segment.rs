@@ -102,14 +102,14 @@ impl Segment {
                 end: mem_end,
                 align,
             })?;
-        if start % PAGE_SIZE != 0 {
+        if start & (PAGE_SIZE - 1) != 0 {
             return Err(Problem::StartNotPageAligned {
                 vaddr: ph.p_vaddr,
                 align,
                 start,
             });
         }
-        if end % PAGE_SIZE != 0 {
+        if end & (PAGE_SIZE - 1) != 0 {
             return Err(Problem::EndNotPageAligned {
                 mem_end,
                 align,
@@ -158,7 +158,34 @@ pub(crate) fn check_file_range(ph: &Phdr, file_size: u64) -> Result<(), Problem>
     Ok(())
 }
 
+/// A new segment must start at or above the previous segment's p_vaddr and
+/// share no page with any earlier one. Accepted segments are sorted and
+/// disjoint, so the previous one also has the highest end.
+pub(crate) fn check_order(seg: &Segment, earlier: &[Segment]) -> Result<(), Problem> {
+    let Some(prev) = earlier.last() else {
+        return Ok(());
+    };
+    if seg.vaddr < prev.vaddr {
+        return Err(Problem::NotAscending {
+            vaddr: seg.vaddr,
+            prev: prev.phdr_index,
+            prev_vaddr: prev.vaddr,
+        });
+    }
+    if seg.start < prev.end {
+        return Err(Problem::Overlap {
+            start: seg.start,
+            end: seg.end,
+            other: prev.phdr_index,
+            other_start: prev.start,
+            other_end: prev.end,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 mod tests {
     use super::*;
     use crate::raw::PT_LOAD;

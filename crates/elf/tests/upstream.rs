@@ -3,6 +3,8 @@
 //! (never committed); without it this test prints why it did nothing.
 //! Set CORTEN_REQUIRE_UPSTREAM=1 to make its absence a failure.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use corten_elf::{AbiTarget, Arch, Elf};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -93,4 +95,69 @@ fn every_upstream_unikernel_parses_and_loads() {
     }
     eprintln!("{loaded} upstream unikernels parsed and loaded");
     assert!(loaded >= 40, "only {loaded} upstream unikernels found");
+}
+
+/// Counts the reads the loader makes.
+struct Counting<'a> {
+    file: &'a File,
+    reads: std::cell::Cell<usize>,
+    bytes: std::cell::Cell<u64>,
+}
+
+impl corten_elf::ReadAt for Counting<'_> {
+    fn size(&self) -> u64 {
+        corten_elf::ReadAt::size(self.file)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.reads.set(self.reads.get() + 1);
+        self.bytes.set(self.bytes.get() + buf.len() as u64);
+        corten_elf::ReadAt::read_exact_at(self.file, buf, offset)
+    }
+}
+
+#[test]
+fn hello_is_parsed_with_a_few_small_reads_and_quickly() {
+    let Some(files) = upstream_unikernels() else {
+        return;
+    };
+    let path = files
+        .iter()
+        .find(|p| p.ends_with("test_hello/test_hello.hvt"))
+        .expect("test_hello.hvt in the upstream build");
+    let file = File::open(path).unwrap();
+    let counting = Counting {
+        file: &file,
+        reads: Default::default(),
+        bytes: Default::default(),
+    };
+    let elf = Elf::parse("test_hello.hvt", &counting, Arch::X86_64).unwrap();
+    // ELF header, program header table, three PT_NOTEs.
+    assert_eq!(counting.reads.get(), 5);
+    assert!(
+        counting.bytes.get() < 1024,
+        "{} bytes",
+        counting.bytes.get()
+    );
+
+    // Time parse + checks + load (file bytes only, into fresh memory) over
+    // many rounds; report the per-round cost. The bound is loose (shared,
+    // unoptimised test build): it catches accidental whole-file reads or
+    // quadratic work, not small regressions.
+    let rounds = 200u32;
+    let mut mem = vec![0u8; MEM];
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        let elf = Elf::parse("test_hello.hvt", &file, Arch::X86_64).unwrap();
+        elf.check_abi(AbiTarget::Hvt, 2).unwrap();
+        elf.manifest_desc().unwrap();
+        elf.check_layout(MEM as u64, MIN_BASE).unwrap();
+        elf.load_into_zeroed(&file, &mut mem).unwrap();
+    }
+    let per_round = t.elapsed() / rounds;
+    eprintln!("test_hello.hvt: parse + check + load_into_zeroed: {per_round:?} per round");
+    assert!(
+        per_round < std::time::Duration::from_millis(5),
+        "{per_round:?}"
+    );
+    drop(elf);
 }

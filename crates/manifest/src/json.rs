@@ -89,9 +89,9 @@ pub enum JsonProblem {
         expected: JsonKind,
         found: JsonKind,
     },
-    #[error("{path}: unknown key: {key}")]
+    #[error("{path}: unknown key: {}", key.as_bytes().escape_ascii())]
     UnknownKey { path: String, key: String },
-    #[error("{path}: duplicate key: {key}")]
+    #[error("{path}: duplicate key: {}", key.as_bytes().escape_ascii())]
     DuplicateKey { path: String, key: String },
     #[error("missing {what}")]
     MissingRootKey { what: &'static str },
@@ -647,6 +647,14 @@ mod tests {
         assert_eq!(
             err("{\"devices\": [],\n\"devices\": []}"),
             "m.json:2: (root): duplicate key: devices"
+        );
+    }
+
+    #[test]
+    fn keys_are_escaped_in_messages() {
+        assert_eq!(
+            err("{\"a\\nb\": 1}"),
+            "m.json:1: (root): unknown key: a\\nb"
         );
     }
 
