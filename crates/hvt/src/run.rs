@@ -57,148 +57,189 @@ pub struct End {
     pub status: i32,
 }
 
+/// What one return from KVM_RUN led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Handled (a hypercall): run again.
+    Continue,
+    /// A signal interrupted KVM_RUN (SIGINT/SIGTERM exit on their own).
+    Interrupted,
+    /// KVM_EXIT_DEBUG (breakpoint or single step), for the gdb module.
+    Debug,
+    /// The run is over.
+    End(End),
+}
+
 /// Runs the guest until it halts or fails; returns the exit status.
 pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut ExitStats) -> End {
     loop {
-        let exit = vm.vcpu.run();
-        stats.exits += 1;
-        let exit = match exit {
-            Ok(exit) => exit,
-            Err(e) => match e.errno() {
-                // A signal interrupted KVM_RUN; SIGINT/SIGTERM handlers exit
-                // on their own, anything else just resumes.
-                libc::EINTR | libc::EAGAIN => continue,
-                libc::EFAULT => return translation_fault(vm, None, modules),
-                _ => return fail(vm, format_args!("KVM: running the vCPU failed: {e}"), true),
-            },
-        };
-        if let Some(decoded) = arch::decode_io(&exit) {
-            match decoded {
-                Exit::Hypercall { nr, arg } => {
-                    if let Some(slot) = stats.hypercalls.get_mut(nr as usize) {
-                        *slot += 1;
-                    }
-                    match hc.dispatch(&mut vm.mem, nr, arg) {
-                        Ok(Outcome::Continue) => {
-                            modules.after_hypercall(vm);
-                            continue;
-                        }
-                        Ok(Outcome::Halt { status, cookie }) => {
-                            return halted(vm, modules, status, cookie);
-                        }
-                        Err(e) => return fail(vm, format_args!("{e}"), false),
-                    }
-                }
-                Exit::Mmio { addr, len, .. } if addr < vm.mem.size() => {
-                    return translation_fault(vm, Some((addr, len as u64)), modules);
-                }
-                Exit::Mmio { addr, len, write } => {
-                    return fail(
-                        vm,
-                        format_args!(
-                            "Invalid guest memory access: 0x{addr:x} ({len}-byte {}) is outside \
-                             guest memory (0x{:x} bytes)",
-                            if write { "write" } else { "read" },
-                            vm.mem.size()
-                        ),
-                        true,
-                    );
-                }
-                Exit::BadIo { port, len, write } => {
-                    return fail(
-                        vm,
-                        format_args!(
-                            "Invalid guest port access: port=0x{port:x} ({len}-byte {}): \
-                             hypercalls are 4-byte writes to the hypercall {}",
-                            if write { "write" } else { "read" },
-                            arch::HYPERCALL_WINDOW
-                        ),
-                        false,
-                    );
-                }
-            }
-        }
-        match exit {
-            VcpuExit::MemoryFault { gpa, size, .. } => {
-                return translation_fault(vm, Some((gpa, size)), modules);
-            }
-            VcpuExit::Shutdown => {
-                return crashed(
-                    vm,
-                    modules,
-                    format_args!(
-                        "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred while the \
-                         guest could not handle exceptions; registers:"
-                    ),
-                );
-            }
-            VcpuExit::Intr => continue,
-            VcpuExit::Debug(_) => {
+        match step(vm, hc, modules, stats) {
+            Step::Continue | Step::Interrupted => continue,
+            Step::Debug => {
                 if modules.debug_exit(vm) {
                     continue;
                 }
                 return fail(vm, format_args!("KVM: unexpected debug exit"), true);
             }
-            VcpuExit::Hlt => {
-                return fail(
+            Step::End(end) => return end,
+        }
+    }
+}
+
+/// Runs the vCPU until its next exit and handles that exit.
+pub fn step(
+    vm: &mut Vm,
+    hc: &mut Hypercalls,
+    modules: &mut Modules,
+    stats: &mut ExitStats,
+) -> Step {
+    step_inner(vm, hc, modules, stats).unwrap_or_else(Step::End)
+}
+
+fn step_inner(
+    vm: &mut Vm,
+    hc: &mut Hypercalls,
+    modules: &mut Modules,
+    stats: &mut ExitStats,
+) -> Result<Step, End> {
+    let exit = vm.vcpu.run();
+    stats.exits += 1;
+    let exit = match exit {
+        Ok(exit) => exit,
+        Err(e) => match e.errno() {
+            libc::EINTR | libc::EAGAIN => return Ok(Step::Interrupted),
+            libc::EFAULT => return Err(translation_fault(vm, None, modules)),
+            _ => {
+                return Err(fail(
                     vm,
-                    format_args!(
-                        "guest executed HLT with interrupts disabled and can never resume \
-                         (hvt guests end with the HALT hypercall)"
-                    ),
+                    format_args!("KVM: running the vCPU failed: {e}"),
                     true,
-                );
+                ))
             }
-            VcpuExit::FailEntry(reason, _) => {
-                return fail(
-                    vm,
-                    format_args!("KVM: entry failure: hw_entry_failure_reason=0x{reason:x}"),
-                    true,
-                );
-            }
-            VcpuExit::InternalError => {
-                let run = vm.vcpu.get_kvm_run();
-                // SAFETY: exit_reason is KVM_EXIT_INTERNAL_ERROR, so
-                // `internal` is the active member of the union.
-                let internal = unsafe { run.__bindgen_anon_1.internal };
-                let suberror = internal.suberror;
-                let undeliverable = matches!(
-                    suberror,
-                    kvm_bindings::KVM_INTERNAL_ERROR_SIMUL_EX
-                        | kvm_bindings::KVM_INTERNAL_ERROR_DELIVERY_EV
-                ) || (suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION
-                    && arch::exceptions_undeliverable(&vm.vcpu));
-                if undeliverable {
-                    // The guest raised an exception it had no way to
-                    // handle (shadow-paging KVMs report this instead of a
-                    // triple fault): a guest crash, like KVM_EXIT_SHUTDOWN.
-                    return crashed(
-                        vm,
-                        modules,
-                        format_args!(
-                            "guest exception could not be delivered (KVM internal error \
-                             {suberror}: no usable IDT or a fault while delivering a fault); \
-                             registers:"
-                        ),
-                    );
+        },
+    };
+    if let Some(decoded) = arch::decode_io(&exit) {
+        match decoded {
+            Exit::Hypercall { nr, arg } => {
+                if let Some(slot) = stats.hypercalls.get_mut(nr as usize) {
+                    *slot += 1;
                 }
-                return fail(
+                match hc.dispatch(&mut vm.mem, nr, arg) {
+                    Ok(Outcome::Continue) => {
+                        modules.after_hypercall(vm);
+                        return Ok(Step::Continue);
+                    }
+                    Ok(Outcome::Halt { status, cookie }) => {
+                        return Err(halted(vm, modules, status, cookie));
+                    }
+                    Err(e) => return Err(fail(vm, format_args!("{e}"), false)),
+                }
+            }
+            Exit::Mmio { addr, len, .. } if addr < vm.mem.size() => {
+                return Err(translation_fault(vm, Some((addr, len as u64)), modules));
+            }
+            Exit::Mmio { addr, len, write } => {
+                return Err(fail(
                     vm,
                     format_args!(
-                        "KVM: internal error exit: suberror=0x{suberror:x}{}",
-                        if suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION {
-                            " (the host's KVM could not emulate a guest instruction)"
-                        } else {
-                            ""
-                        }
+                        "Invalid guest memory access: 0x{addr:x} ({len}-byte {}) is outside \
+                         guest memory (0x{:x} bytes)",
+                        if write { "write" } else { "read" },
+                        vm.mem.size()
                     ),
                     true,
-                );
+                ));
             }
-            other => {
-                let name = format!("{other:?}");
-                return fail(vm, format_args!("KVM: unhandled exit: {name}"), true);
+            Exit::BadIo { port, len, write } => {
+                return Err(fail(
+                    vm,
+                    format_args!(
+                        "Invalid guest port access: port=0x{port:x} ({len}-byte {}): \
+                         hypercalls are 4-byte writes to the hypercall {}",
+                        if write { "write" } else { "read" },
+                        arch::HYPERCALL_WINDOW
+                    ),
+                    false,
+                ));
             }
+        }
+    }
+    match exit {
+        VcpuExit::MemoryFault { gpa, size, .. } => {
+            Err(translation_fault(vm, Some((gpa, size)), modules))
+        }
+        VcpuExit::Shutdown => Err(crashed(
+            vm,
+            modules,
+            format_args!(
+                "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred while the \
+                     guest could not handle exceptions; registers:"
+            ),
+        )),
+        VcpuExit::Intr => Ok(Step::Interrupted),
+        VcpuExit::Debug(_) => Ok(Step::Debug),
+        VcpuExit::Hlt => Err(fail(
+            vm,
+            format_args!(
+                "guest executed HLT with interrupts disabled and can never resume \
+                     (hvt guests end with the HALT hypercall)"
+            ),
+            true,
+        )),
+        VcpuExit::FailEntry(reason, _) => Err(fail(
+            vm,
+            format_args!("KVM: entry failure: hw_entry_failure_reason=0x{reason:x}"),
+            true,
+        )),
+        VcpuExit::InternalError => {
+            let run = vm.vcpu.get_kvm_run();
+            // SAFETY: exit_reason is KVM_EXIT_INTERNAL_ERROR, so
+            // `internal` is the active member of the union.
+            let internal = unsafe { run.__bindgen_anon_1.internal };
+            let suberror = internal.suberror;
+            if suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION
+                && arch::instruction_pointer(&vm.vcpu)
+                    .is_some_and(|ip| modules.breakpoints.contains(&ip))
+            {
+                // The emulator met a debugger's int3.
+                return Ok(Step::Debug);
+            }
+            let undeliverable = matches!(
+                suberror,
+                kvm_bindings::KVM_INTERNAL_ERROR_SIMUL_EX
+                    | kvm_bindings::KVM_INTERNAL_ERROR_DELIVERY_EV
+            ) || (suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION
+                && arch::exceptions_undeliverable(&vm.vcpu));
+            if undeliverable {
+                // The guest raised an exception it had no way to
+                // handle (shadow-paging KVMs report this instead of a
+                // triple fault): a guest crash, like KVM_EXIT_SHUTDOWN.
+                return Err(crashed(
+                    vm,
+                    modules,
+                    format_args!(
+                        "guest exception could not be delivered (KVM internal error \
+                         {suberror}: no usable IDT or a fault while delivering a fault); \
+                         registers:"
+                    ),
+                ));
+            }
+            Err(fail(
+                vm,
+                format_args!(
+                    "KVM: internal error exit: suberror=0x{suberror:x}{}",
+                    if suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION {
+                        " (the host's KVM could not emulate a guest instruction)"
+                    } else {
+                        ""
+                    }
+                ),
+                true,
+            ))
+        }
+        other => {
+            let name = format!("{other:?}");
+            Err(fail(vm, format_args!("KVM: unhandled exit: {name}"), true))
         }
     }
 }

@@ -78,7 +78,8 @@ pub fn run(argv: Vec<OsString>) -> ! {
     elf.load_into_zeroed(&inv.kernel.file, mem.as_mut_slice())
         .unwrap_or_else(|e| d.fatal(e));
     for s in elf.segments() {
-        if !s.prot.write {
+        // Under gdb, text stays writable so that breakpoints can be set.
+        if !s.prot.write && !modules_cfg.gdb {
             mem.protect(s.start, s.end, HostProt::ReadOnly)
                 .unwrap_or_else(|e| d.fatal(format_args!("{kernel_name}: {e}")));
         }
@@ -136,6 +137,15 @@ pub fn run(argv: Vec<OsString>) -> ! {
     }
 
     let mut stats = run::ExitStats::default();
+    #[cfg(target_arch = "x86_64")]
+    let end = if modules_cfg.gdb {
+        let listener = modules::gdb::listen(modules_cfg.gdb_port).unwrap_or_else(|e| d.fatal(e));
+        modules::gdb::serve(listener, &kernel_name, &mut vm, &mut hc, &mut mods)
+            .unwrap_or_else(|e| d.fatal(e))
+    } else {
+        run::run(&mut vm, &mut hc, &mut mods, &mut stats)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
     let end = run::run(&mut vm, &mut hc, &mut mods, &mut stats);
     if std::env::var_os("CORTEN_HVT_STATS").is_some() {
         diag::print(format_args!(

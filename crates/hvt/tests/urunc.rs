@@ -4,6 +4,7 @@
 //! /proc or /sys. The tender must notice it is already confined, say so,
 //! and run the guest to completion.
 
+#![cfg(target_arch = "x86_64")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -4,6 +4,8 @@
 //! execution on x86_64). Hooks are called from `run.rs`.
 
 pub mod dumpcore;
+#[cfg(target_arch = "x86_64")]
+pub mod gdb;
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -18,10 +20,13 @@ pub enum ModuleError {
     #[error("Invalid option: `--gdb-port={0}': give a TCP port number between 1 and 65535")]
     GdbPort(String),
     #[error(
-        "--gdb is not supported by this build of corten-hvt yet; use --dumpcore=DIR to get a \
-         core file for gdb"
+        "--gdb is not supported on this architecture yet; use --dumpcore=DIR to get a core \
+         file for gdb"
     )]
     GdbUnsupported,
+    #[cfg(target_arch = "x86_64")]
+    #[error(transparent)]
+    Gdb(#[from] gdb::GdbError),
     #[error(transparent)]
     Dumpcore(#[from] dumpcore::DumpcoreError),
 }
@@ -49,7 +54,7 @@ impl Config {
             gdb: o.flag(OPT_GDB),
             gdb_port,
         };
-        if cfg.gdb {
+        if cfg.gdb && cfg!(not(target_arch = "x86_64")) {
             return Err(ModuleError::GdbUnsupported);
         }
         Ok(cfg)
@@ -66,6 +71,9 @@ impl Config {
 #[derive(Default)]
 pub struct Modules {
     dumpcore: Option<dumpcore::Dumpcore>,
+    /// Guest addresses holding a debugger's int3 (see `gdb.rs`): an
+    /// emulating KVM reports hitting one as an emulation failure.
+    pub breakpoints: std::collections::BTreeSet<u64>,
     /// Ring-3 execution (x86_64), see `arch::x86_64::ring3`.
     #[cfg(target_arch = "x86_64")]
     pub ring3: Option<crate::arch::ring3::Ring3>,

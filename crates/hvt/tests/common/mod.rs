@@ -4,6 +4,7 @@
 
 pub mod net;
 pub mod suite;
+#[cfg(target_arch = "x86_64")]
 pub mod urunc;
 
 use std::ffi::OsStr;

@@ -5,7 +5,9 @@
 //! `memfd_create`, no `statx`, no `poll`, no `clone`), with NO_NEW_PRIVS
 //! and TSYNC, then execve()s the monitor. urunc does this after a
 //! pivot_root into the container's root file system, which has no /proc or
-//! /sys; [`Jail`] reproduces that in a private mount namespace.
+//! /sys; [`Jail`] reproduces that in a private mount namespace. (x86_64
+//! system call names; urunc's list is the same on arm64 minus the legacy
+//! calls that architecture lacks.)
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
