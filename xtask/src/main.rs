@@ -1,1 +1,199 @@
-fn main() {}
+//! `cargo xtask`: project automation, std only so it runs first on a fresh
+//! machine.
+//!
+//! ```text
+//! cargo xtask build [--debug] [--host-only | --guests-only]
+//!                   [--tender spt|hvt]... [--arch x86_64|aarch64]
+//!                   [--hvt-float soft|hard]
+//! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod guest;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use guest::{Arch, HvtFloat, Target};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  build     build the host workspace (tenders, elftool) in release mode and
+            every test unikernel into target/unikernels/NAME.{spt,hvt}
+
+build options:
+  --debug               debug profile instead of release
+  --host-only           only the host workspace
+  --guests-only         only the unikernels
+  --tender spt|hvt      only unikernels for this tender (repeatable)
+  --arch x86_64|aarch64 unikernel architecture (default: the host's)
+  --hvt-float soft|hard hvt floating point on x86_64 (default soft: no SSE
+                        instructions, runs on every KVM host; hard: SSE2 like
+                        spt, needs a host that runs guests on the real CPU)
+";
+
+/// The repository root (xtask lives in ROOT/xtask).
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+struct BuildOptions {
+    release: bool,
+    host: bool,
+    guests: bool,
+    tenders: Vec<Target>,
+    arch: Arch,
+    hvt_float: HvtFloat,
+}
+
+fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
+    let mut o = BuildOptions {
+        release: true,
+        host: true,
+        guests: true,
+        tenders: Vec::new(),
+        arch: Arch::host(),
+        hvt_float: HvtFloat::Soft,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--debug" => o.release = false,
+            "--release" => o.release = true,
+            "--host-only" => o.guests = false,
+            "--guests-only" => o.host = false,
+            "--tender" => {
+                let v = value("--tender")?;
+                o.tenders.push(
+                    Target::parse(&v)
+                        .ok_or_else(|| format!("unknown tender '{v}', expected spt or hvt"))?,
+                );
+            }
+            "--arch" => {
+                let v = value("--arch")?;
+                o.arch = Arch::parse(&v).ok_or_else(|| {
+                    format!("unknown architecture '{v}', expected x86_64 or aarch64")
+                })?;
+            }
+            "--hvt-float" => {
+                let v = value("--hvt-float")?;
+                o.hvt_float = match v.as_str() {
+                    "soft" => HvtFloat::Soft,
+                    "hard" => HvtFloat::Hard,
+                    _ => return Err(format!("unknown --hvt-float '{v}', expected soft or hard")),
+                };
+            }
+            other => return Err(format!("unknown build option '{other}'")),
+        }
+    }
+    if !o.host && !o.guests {
+        return Err("--host-only and --guests-only exclude each other".into());
+    }
+    if o.tenders.is_empty() {
+        o.tenders = Target::ALL.to_vec();
+    }
+    Ok(o)
+}
+
+fn build_host(root: &Path, release: bool) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root).arg("build").arg("--workspace");
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cargo build of the host workspace failed ({status})"
+        ))
+    }
+}
+
+fn build(args: &[String]) -> Result<(), String> {
+    let o = parse_build(args)?;
+    let root = root();
+    if o.host {
+        build_host(&root, o.release)?;
+    }
+    if o.guests {
+        let written =
+            guest::build_unikernels_with(&root, o.arch, &o.tenders, o.release, o.hvt_float)
+                .map_err(|e| e.to_string())?;
+        eprintln!(
+            "xtask: {} {} unikernels in {}",
+            written.len(),
+            o.arch.name(),
+            root.join("target/unikernels").display()
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => build(args.get(1..).unwrap_or_default()),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn build_defaults() {
+        let o = parse_build(&[]).unwrap();
+        assert!(o.release && o.host && o.guests);
+        assert_eq!(o.tenders, Target::ALL.to_vec());
+        assert_eq!(o.hvt_float, HvtFloat::Soft);
+    }
+
+    #[test]
+    fn build_options() {
+        let o = parse_build(&s(&[
+            "--debug",
+            "--guests-only",
+            "--tender",
+            "hvt",
+            "--hvt-float",
+            "hard",
+        ]))
+        .unwrap();
+        assert!(!o.release && !o.host && o.guests);
+        assert_eq!(o.tenders, vec![Target::Hvt]);
+        assert_eq!(o.hvt_float, HvtFloat::Hard);
+        assert!(parse_build(&s(&["--tender"])).is_err());
+        assert!(parse_build(&s(&["--tender", "virtio"])).is_err());
+        assert!(parse_build(&s(&["--host-only", "--guests-only"])).is_err());
+        assert!(parse_build(&s(&["--frobnicate"])).is_err());
+    }
+}

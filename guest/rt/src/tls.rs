@@ -1,0 +1,139 @@
+//! Thread-local storage blocks, for applications (or language runtimes on
+//! top) that use `%fs`-relative (x86_64) thread-local variables.
+//!
+//! The linker collects `.tdata` (initialised) and `.tbss` (zeroed)
+//! thread-local variables into a template (the PT_TLS segment). A TLS block
+//! is a copy of that template plus a small control block; [`init`] builds
+//! one in memory the application provides, and [`set_base`] makes the CPU's
+//! thread pointer point at it. At boot the thread pointer is 0, so any TLS
+//! access before a base is set faults.
+//!
+//! Stable Rust has no `#[thread_local]`; thread-local variables come from
+//! assembly or C code linked into the unikernel (see the `tls` test).
+
+use crate::arch::{TLS_TCB_SIZE, TLS_VARIANT_II};
+use crate::{platform, Error};
+
+/// Required alignment of a TLS block (the linker script pads the template
+/// to this and refuses variables aligned beyond it).
+pub const ALIGN: usize = 64;
+
+#[cfg(not(test))]
+fn template() -> (&'static [u8], usize) {
+    extern "C" {
+        static __corten_tdata_start: u8;
+        static __corten_tdata_end: u8;
+        static __corten_tbss_start: u8;
+        static __corten_tbss_end: u8;
+    }
+    let tdata = core::ptr::addr_of!(__corten_tdata_start);
+    let tdata_len = core::ptr::addr_of!(__corten_tdata_end) as usize - tdata as usize;
+    let tbss_len = core::ptr::addr_of!(__corten_tbss_end) as usize
+        - core::ptr::addr_of!(__corten_tbss_start) as usize;
+    // SAFETY: the linker script defines these symbols around the .tdata
+    // output section, which is loaded and never written (the application
+    // writes only its copies).
+    let tdata = unsafe { core::slice::from_raw_parts(tdata, tdata_len) };
+    (tdata, tbss_len)
+}
+
+#[cfg(test)]
+fn template() -> (&'static [u8], usize) {
+    (&[0xee; 64], 128)
+}
+
+/// Bytes of a TLS block.
+pub fn size() -> usize {
+    let (tdata, tbss_len) = template();
+    tdata.len() + tbss_len + TLS_TCB_SIZE
+}
+
+/// Offset of the thread pointer from the start of a TLS block.
+pub fn tp_offset() -> usize {
+    let (tdata, tbss_len) = template();
+    if TLS_VARIANT_II {
+        tdata.len() + tbss_len
+    } else {
+        0
+    }
+}
+
+fn init_with(block: &mut [u8], tdata: &[u8], tbss_len: usize) -> Result<usize, Error> {
+    let size = tdata.len() + tbss_len + TLS_TCB_SIZE;
+    if block.len() < size || !(block.as_ptr() as usize).is_multiple_of(ALIGN) {
+        return Err(Error::Invalid);
+    }
+    let (data_at, tp_at) = if TLS_VARIANT_II {
+        (0, tdata.len() + tbss_len)
+    } else {
+        (TLS_TCB_SIZE, 0)
+    };
+    let (data, rest) = block
+        .get_mut(data_at..)
+        .ok_or(Error::Invalid)?
+        .split_at_mut(tdata.len());
+    data.copy_from_slice(tdata);
+    rest.get_mut(..tbss_len).ok_or(Error::Invalid)?.fill(0);
+    let tp = block.as_ptr() as usize + tp_at;
+    let tcb = block
+        .get_mut(tp_at..tp_at + TLS_TCB_SIZE)
+        .ok_or(Error::Invalid)?;
+    tcb.fill(0);
+    if TLS_VARIANT_II {
+        // The first word of the control block points to itself (so that
+        // `mov %fs:0, reg` yields the thread pointer).
+        tcb.get_mut(..8)
+            .ok_or(Error::Invalid)?
+            .copy_from_slice(&(tp as u64).to_le_bytes());
+    }
+    Ok(tp)
+}
+
+/// Builds a TLS block in `block` (at least [`size`] bytes, aligned to
+/// [`ALIGN`]) and returns the thread pointer value for [`set_base`].
+pub fn init(block: &mut [u8]) -> Result<usize, Error> {
+    let (tdata, tbss_len) = template();
+    init_with(block, tdata, tbss_len)
+}
+
+/// Sets the CPU's thread pointer (`%fs` base on x86_64).
+///
+/// # Safety
+/// From now on every thread-local access goes through `tp`: it must be a
+/// value [`init`] returned for a block that stays alive and is not used
+/// otherwise for as long as it is the base (or 0, to make TLS accesses
+/// fault).
+pub unsafe fn set_base(tp: usize) -> Result<(), Error> {
+    platform::set_tls_base(tp as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C, align(64))]
+    struct Block([u8; 256]);
+
+    #[test]
+    fn builds_variant_ii_block() {
+        let mut b = Box::new(Block([0x55; 256]));
+        let tdata = [1u8, 2, 3, 4];
+        let tp = init_with(&mut b.0, &tdata, 12).unwrap();
+        let base = b.0.as_ptr() as usize;
+        assert_eq!(tp, base + 16);
+        assert_eq!(&b.0[..4], &tdata);
+        assert!(b.0[4..16].iter().all(|&x| x == 0));
+        assert_eq!(&b.0[16..24], &(tp as u64).to_le_bytes());
+        assert_eq!(b.0[24], 0x55, "nothing past the block is written");
+        assert_eq!(size(), 64 + 128 + 8);
+        assert_eq!(tp_offset(), 192);
+    }
+
+    #[test]
+    fn rejects_small_or_misaligned_blocks() {
+        let mut b = Box::new(Block([0; 256]));
+        assert_eq!(init_with(&mut b.0[..23], &[1; 4], 12), Err(Error::Invalid));
+        assert_eq!(init_with(&mut b.0[1..], &[1; 4], 12), Err(Error::Invalid));
+        assert!(init(&mut b.0[..200]).is_ok());
+    }
+}
