@@ -31,13 +31,7 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// The ELF entry point of `kernel`.
-fn entry(kernel: &std::path::Path) -> u64 {
-    let bytes = std::fs::read(kernel).expect("read kernel");
-    u64::from_le_bytes(bytes[24..32].try_into().unwrap())
-}
-
-fn debug_session(src: Source, symbol: Option<&str>) {
+fn debug_session(src: Source, symbol: &str) {
     if !kvm_or_skip("gdb") || !gdb_available() {
         return;
     }
@@ -76,10 +70,7 @@ fn debug_session(src: Source, symbol: Option<&str>) {
         s
     });
     let target = format!("target remote localhost:{port}");
-    let brk = match symbol {
-        Some(s) => format!("break {s}"),
-        None => format!("break *{:#x}", entry(&k) + 1),
-    };
+    let brk = format!("break {symbol}");
     let out = Command::new("timeout")
         .args(["60", "gdb", "-batch", "-nx"])
         .args(["-ex", &target, "-ex", "info registers rip", "-ex", "stepi"])
@@ -120,10 +111,11 @@ fn debug_session(src: Source, symbol: Option<&str>) {
 
 #[test]
 fn upstream_hello_under_gdb() {
-    debug_session(Source::Upstream, Some("solo5_app_main"));
+    debug_session(Source::Upstream, "solo5_app_main");
 }
 
 #[test]
 fn corten_hello_under_gdb() {
-    debug_session(Source::Corten, None);
+    // corten-rt's entry into the application.
+    debug_session(Source::Corten, "__corten_app_main");
 }

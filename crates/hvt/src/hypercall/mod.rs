@@ -7,10 +7,11 @@
 //! checks. What happens on bad input:
 //! - a bad *value* (unknown handle, offset or length outside the device)
 //!   is returned to the guest as `SOLO5_R_EINVAL`, as upstream does;
-//! - a bad *address* (argument struct or data buffer outside guest memory,
-//!   or an output in the host-read-only text) ends the tender with status 1
+//! - a bad *address* (argument struct, data buffer or halt cookie outside
+//!   guest memory, or an output in the host-read-only text) ends the tender
+//!   with status 1
 //!   and a message naming the hypercall and the range, as upstream does
-//!   ("Invalid guest access") — there is no sane way to answer the guest.
+//!   ("Invalid guest access"): there is no sane way to answer the guest.
 
 mod block;
 mod net;
@@ -226,15 +227,19 @@ fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
 fn halt(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, HypercallError> {
     const CALL: &str = "HALT";
     let args: HcHalt = read_args(mem, CALL, gpa, false)?;
+    // A non-zero cookie must point at HVT_HALT_COOKIE_MAX readable bytes;
+    // otherwise the halt is refused like any bad address (as upstream).
     let cookie = match args.cookie {
         0 => None,
-        c => match mem.check(c, HVT_HALT_COOKIE_MAX as u64) {
-            Ok(_) => Some(c),
-            Err(e) => {
-                crate::note!("guest halted with an unusable cookie, ignoring it: {e}");
-                None
-            }
-        },
+        c => {
+            mem.check(c, HVT_HALT_COOKIE_MAX as u64)
+                .map_err(|source| HypercallError::Access {
+                    call: CALL,
+                    what: "the cookie (512 bytes)",
+                    source,
+                })?;
+            Some(c)
+        }
     };
     Ok(Some(Outcome::Halt {
         status: args.exit_status,
@@ -337,15 +342,12 @@ pub(crate) mod tests {
                 cookie: Some(0x5000)
             }
         );
-        // A cookie whose 512 bytes run past the end is dropped.
+        // A cookie whose 512 bytes run past the end is refused.
         m.write::<u64>(0x3000, (4 << 20) - 100).unwrap();
-        assert_eq!(
-            h.dispatch(&mut m, Hypercall::Halt as u32, 0x3000).unwrap(),
-            Outcome::Halt {
-                status: 255,
-                cookie: None
-            }
-        );
+        let err = h
+            .dispatch(&mut m, Hypercall::Halt as u32, 0x3000)
+            .unwrap_err();
+        assert!(err.to_string().contains("cookie"), "{err}");
     }
 
     #[test]

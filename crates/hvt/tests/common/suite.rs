@@ -113,6 +113,14 @@ pub fn notls(src: Source) {
     o.expect_abort();
 }
 
+/// The guest aborts (a Rust panic in Corten's runtime).
+pub fn abort(src: Source) {
+    let Some(o) = run(src, "abort", &[], &[]) else {
+        return;
+    };
+    o.expect_abort();
+}
+
 pub fn ssp(src: Source) {
     let Some(o) = run(src, "ssp", &[], &[]) else {
         return;
