@@ -5,8 +5,8 @@
 //! cargo build --release -p corten-hvt
 //! cargo run --release -p corten-hvt --example bench -- \
 //!     --upstream /tmp/upstream-bin/solo5-hvt \
-//!     --hello target/unikernels/hello.hvt [--runs 40] [--hypercalls 20000] \
-//!     [--json results.json]
+//!     --hello target/unikernels/hello.hvt [--workload LABEL=KERNEL[:ARG]]... \
+//!     [--runs 40] [--hypercalls 20000] [--json results.json]
 //! ```
 //!
 //! Rows: upstream (if given), corten-hvt, and corten-hvt with ring-3
@@ -23,6 +23,7 @@ fn main() {
     let mut upstream: Option<PathBuf> =
         std::env::var_os("SOLO5_UPSTREAM_BIN").map(|d| PathBuf::from(d).join("solo5-hvt"));
     let mut hello: Option<PathBuf> = None;
+    let mut extra: Vec<Workload> = Vec::new();
     let mut runs = 30;
     let mut hypercalls = 20_000;
     let mut json: Option<PathBuf> = None;
@@ -31,13 +32,23 @@ fn main() {
         match a.as_str() {
             "--upstream" => upstream = Some(val().into()),
             "--hello" => hello = Some(val().into()),
+            "--workload" => {
+                let v = val();
+                let (label, rest) = v.split_once('=').expect("--workload LABEL=KERNEL[:ARG]");
+                let mut w = match rest.split_once(':') {
+                    Some((k, a)) => Workload::new(label, k).arg(a),
+                    None => Workload::new(label, rest),
+                };
+                w.mem_mib = 512;
+                extra.push(w);
+            }
             "--runs" => runs = val().parse().expect("--runs N"),
             "--hypercalls" => hypercalls = val().parse().expect("--hypercalls N"),
             "--json" => json = Some(val().into()),
             _ => {
                 eprintln!(
-                    "usage: bench [--upstream SOLO5_HVT] [--hello HELLO.hvt] [--runs N] \
-                     [--hypercalls N] [--json FILE]"
+                    "usage: bench [--upstream SOLO5_HVT] [--hello HELLO.hvt] \
+                     [--workload LABEL=KERNEL[:ARG]]... [--runs N] [--hypercalls N] [--json FILE]"
                 );
                 std::process::exit(2);
             }
@@ -63,6 +74,7 @@ fn main() {
     if let Some(h) = hello {
         workloads.push(Workload::new("hello", h).arg("Hello_Solo5"));
     }
+    workloads.extend(extra);
     let scratch = std::env::temp_dir().join(format!("corten-hvt-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let cfg = Config {
