@@ -5,8 +5,9 @@
 //! Run: `cargo bench -p corten-spt --bench startup` (builds a static-pie
 //! corten-spt first if CORTEN_SPT is not set; see crates/spt/README.md).
 //! Environment:
-//!   CORTEN_SPT          tender to measure (default: a static-pie build made
-//!                       here into target/spt-static/release/corten-spt)
+//!   CORTEN_SPT          tender to measure (default: static-pie builds made
+//!                       here into target/spt-static: musl, the release
+//!                       build, and glibc +crt-static for comparison)
 //!   CORTEN_HELLO        unikernel (default: target/unikernels/hello.spt, else
 //!                       $SOLO5_UPSTREAM_TESTS/test_hello/test_hello.spt)
 //!   SOLO5_UPSTREAM_BIN  directory holding upstream solo5-spt (optional)
@@ -98,29 +99,62 @@ mod startup {
         Ok(stats)
     }
 
-    /// Builds corten-spt as a static PIE (`+crt-static`, for this binary
-    /// only) into `target_dir` and returns its path.
-    pub fn build_static_spt(workspace: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    /// How a static corten-spt is linked.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Libc {
+        /// `<arch>-unknown-linux-musl`: static-pie by default, no start-up
+        /// CPU probing (the release build).
+        Musl,
+        /// `<arch>-unknown-linux-gnu` with `+crt-static` for this binary
+        /// only (glibc's static start-up probes the CPU with `cpuid`,
+        /// which is slow under virtualisation).
+        GlibcStatic,
+    }
+
+    /// Builds corten-spt as a static PIE into `target_dir` and returns its
+    /// path, checked to be a static PIE.
+    pub fn build_static_spt(
+        workspace: &Path,
+        target_dir: &Path,
+        libc: Libc,
+    ) -> Result<PathBuf, String> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .current_dir(workspace)
-            .args([
-                "rustc",
-                "--release",
-                "-p",
-                "corten-spt",
-                "--bin",
-                "corten-spt",
-                "--target-dir",
-            ])
-            .arg(target_dir)
-            .args(["--", "-C", "target-feature=+crt-static"])
-            .status()
-            .map_err(|e| format!("cargo: {e}"))?;
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace).arg("--quiet");
+        let bin = match libc {
+            Libc::Musl => {
+                let triple = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
+                cmd.args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "corten-spt",
+                    "--bin",
+                    "corten-spt",
+                ])
+                .args(["--target", &triple, "--target-dir"])
+                .arg(target_dir);
+                target_dir.join(triple).join("release/corten-spt")
+            }
+            Libc::GlibcStatic => {
+                cmd.args([
+                    "rustc",
+                    "--release",
+                    "-p",
+                    "corten-spt",
+                    "--bin",
+                    "corten-spt",
+                ])
+                .arg("--target-dir")
+                .arg(target_dir)
+                .args(["--", "-C", "target-feature=+crt-static"]);
+                target_dir.join("release/corten-spt")
+            }
+        };
+        let st = cmd.status().map_err(|e| format!("cargo: {e}"))?;
         if !st.success() {
-            return Err("building the static corten-spt failed".into());
+            return Err(format!("building the {libc:?} static corten-spt failed"));
         }
-        let bin = target_dir.join("release/corten-spt");
         check_static_pie(&bin)?;
         Ok(bin)
     }
@@ -215,10 +249,25 @@ fn workspace() -> PathBuf {
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
     let ws = workspace();
-    let tender = match std::env::var_os("CORTEN_SPT") {
-        Some(p) => PathBuf::from(p),
-        None => startup::build_static_spt(&ws, &ws.join("target/spt-static"))
-            .unwrap_or_else(|e| fail("static corten-spt", e)),
+    // The tenders to time: CORTEN_SPT alone if given, else the musl
+    // static-pie (release build) and, for comparison, glibc static-pie.
+    let tenders: Vec<(String, PathBuf)> = match std::env::var_os("CORTEN_SPT") {
+        Some(p) => vec![("corten-spt".into(), PathBuf::from(p))],
+        None => {
+            let dir = ws.join("target/spt-static");
+            let mut v = Vec::new();
+            match startup::build_static_spt(&ws, &dir, startup::Libc::Musl) {
+                Ok(p) => v.push(("corten-spt (musl static-pie)".into(), p)),
+                Err(e) => eprintln!(
+                    "startup bench: {e}; `rustup target add {}-unknown-linux-musl` to measure the release build",
+                    std::env::consts::ARCH
+                ),
+            }
+            let p = startup::build_static_spt(&ws, &dir, startup::Libc::GlibcStatic)
+                .unwrap_or_else(|e| fail("static corten-spt", e));
+            v.push(("corten-spt (glibc static-pie)".into(), p));
+            v
+        }
     };
     let hello = std::env::var_os("CORTEN_HELLO")
         .map(PathBuf::from)
@@ -234,9 +283,10 @@ fn main() {
         eprintln!("startup bench: no hello unikernel: run `cargo xtask build`, or set CORTEN_HELLO or SOLO5_UPSTREAM_TESTS");
         std::process::exit(1);
     };
-    if !tender.exists() {
-        eprintln!("startup bench: {} missing", tender.display());
-        std::process::exit(1);
+    for (_, t) in &tenders {
+        if !t.exists() {
+            fail("tender", format!("{} missing", t.display()));
+        }
     }
     let rounds = std::env::var("BENCH_ROUNDS")
         .ok()
@@ -247,16 +297,16 @@ fn main() {
     let c_hello = startup::build_c_hello(&tmp).unwrap_or_else(|e| fail("C baseline", e));
 
     let s = |p: &std::path::Path| p.display().to_string();
-    let mut cands = vec![
-        startup::Candidate {
-            name: "static C hello".into(),
-            argv: vec![s(&c_hello)],
-        },
-        startup::Candidate {
-            name: "corten-spt hello".into(),
-            argv: vec![s(&tender), s(&hello)],
-        },
-    ];
+    let mut cands = vec![startup::Candidate {
+        name: "static C hello".into(),
+        argv: vec![s(&c_hello)],
+    }];
+    for (name, t) in &tenders {
+        cands.push(startup::Candidate {
+            name: format!("{name} hello"),
+            argv: vec![s(t), s(&hello)],
+        });
+    }
     if let Some(dir) = std::env::var_os("SOLO5_UPSTREAM_BIN") {
         let up = PathBuf::from(dir).join("solo5-spt");
         if up.exists() {

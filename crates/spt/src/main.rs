@@ -8,7 +8,7 @@
 //! `main` is the C entry point (no Rust runtime set-up): std's start-up
 //! would install SIGSEGV/SIGBUS handlers and an alternate signal stack that
 //! must not survive into the guest, and costs start-up time.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod boot;
@@ -52,6 +52,7 @@ const SPEC: TenderSpec = TenderSpec {
 ///
 /// `argv` must hold `argc` valid NUL-terminated strings, as the C runtime
 /// passes to `main`.
+#[cfg_attr(test, allow(dead_code))]
 unsafe fn collect_args(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<OsString> {
     let n = usize::try_from(argc).unwrap_or(0);
     let mut v = Vec::with_capacity(n);
@@ -69,6 +70,7 @@ unsafe fn collect_args(argc: libc::c_int, argv: *const *const libc::c_char) -> V
 }
 
 /// The C entry point.
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: called by the C runtime with its argc/argv.
@@ -76,6 +78,7 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
     run(args)
 }
 
+#[cfg_attr(test, allow(dead_code))]
 fn run(args: Vec<OsString>) -> ! {
     let mut inv = corten_tender::front_end(&SPEC, AbiTarget::Spt, args);
     let diag: &Diag = &inv.diag;

@@ -14,9 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The corten-spt binary under test.
+/// The corten-spt binary under test: `CORTEN_SPT` if set (e.g. the
+/// static release build), else the one cargo built for these tests.
 pub fn tender() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_corten-spt"))
+    std::env::var_os("CORTEN_SPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_corten-spt")))
 }
 
 /// The workspace root.

@@ -262,6 +262,35 @@ pub fn device_errors(src: Source) {
     with(vec![block("storage"), "--mem=1".into()]).expect_tender_error("past guest memory");
 }
 
+/// `--x-exec-heap` still runs the guest, after upstream's warning.
+pub fn x_exec_heap(src: Source) {
+    let Some(k) = unikernel(src, "hello") else {
+        return;
+    };
+    let mut a = args(&["--mem=2", "--x-exec-heap"]);
+    a.push(k.into_os_string());
+    a.push("Hello_Solo5".into());
+    let o = spt(a);
+    o.expect_success();
+    assert!(
+        o.stderr
+            .contains("WARNING: The use of --x-exec-heap is dangerous"),
+        "no warning:\n{}",
+        o.stderr
+    );
+}
+
+/// Guest memory that would cover the tender's own mappings is refused.
+pub fn huge_mem(src: Source) {
+    let Some(k) = unikernel(src, "hello") else {
+        return;
+    };
+    // 2^46 bytes reaches past where the kernel puts a PIE (2/3 of 2^47).
+    let mut a = args(&["--mem=67108864"]);
+    a.push(k.into_os_string());
+    spt(a).expect_tender_error("Error allocating guest memory");
+}
+
 /// A net test: taps in a private namespace, the tender serving pings,
 /// `count` echo requests per interface, every reply accounted for, and
 /// the guest's MAC learned by ARP.
@@ -425,7 +454,7 @@ macro_rules! spt_suite {
         $crate::spt_suite!(@cases $src;
             hello, quiet, globals, tls, fpu, time, faults_are_sigsegv, ssp, seccomp,
             blk, blk_4096, blk_misaligned, blk_odd, blk_too_small, mft_maxdevices,
-            device_errors, net, net_2if, net_fd, net_mtu, net_attach_errors);
+            device_errors, x_exec_heap, huge_mem, net, net_2if, net_fd, net_mtu, net_attach_errors);
     };
     (@cases $src:expr; $($case:ident),* $(,)?) => {
         $(
