@@ -233,8 +233,19 @@ pub fn rustflags(root: &Path) -> Vec<String> {
     flags
 }
 
+/// Where the unikernels of `arch` go: `target/unikernels` for the host's
+/// architecture, `target/unikernels/ARCH` for another.
+pub fn output_dir(root: &Path, arch: Arch) -> PathBuf {
+    let dir = root.join("target/unikernels");
+    if arch == Arch::host() {
+        dir
+    } else {
+        dir.join(arch.name())
+    }
+}
+
 /// Builds every test unikernel for `arch` and each of `targets` and copies
-/// them to `target/unikernels/NAME.{spt,hvt}`. Returns the paths written.
+/// them to `NAME.{spt,hvt}` in [`output_dir`]. Returns the paths written.
 /// hvt unikernels are built soft-float (see [`HvtFloat`]).
 #[allow(dead_code)] // the entry point for other xtask commands (test, bench)
 pub fn build_unikernels(
@@ -256,7 +267,7 @@ pub fn build_unikernels_with(
 ) -> Result<Vec<PathBuf>> {
     let names = unikernel_names(root)?;
     let target_dir = root.join("target/guest");
-    let out_dir = root.join("target/unikernels");
+    let out_dir = output_dir(root, arch);
     fs::create_dir_all(&out_dir).map_err(|error| GuestError::Io {
         path: out_dir.clone(),
         error,
@@ -300,6 +311,32 @@ pub fn build_unikernels_with(
         }
     }
     Ok(written)
+}
+
+/// Runs the unit tests of `corten-rt` on the build host, once per tender
+/// feature (they test the runtime's logic, not the boot path).
+pub fn test_runtime(root: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    for target in Target::ALL {
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(root.join("guest"))
+            .args([
+                "test",
+                "--package",
+                "corten-rt",
+                "--features",
+                target.name(),
+            ])
+            .arg("--target-dir")
+            .arg(root.join("target/guest-test"))
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        run(
+            &mut cmd,
+            &format!("cargo test of corten-rt with feature {}", target.name()),
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

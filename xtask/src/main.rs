@@ -5,6 +5,7 @@
 //! cargo xtask build [--debug] [--host-only | --guests-only]
 //!                   [--tender spt|hvt]... [--arch x86_64|aarch64]
 //!                   [--hvt-float soft|hard]
+//! cargo xtask test-guest
 //! ```
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -22,6 +23,10 @@ usage: cargo xtask <command> [options]
 commands:
   build     build the host workspace (tenders, elftool) in release mode and
             every test unikernel into target/unikernels/NAME.{spt,hvt}
+            (target/unikernels/ARCH/ for another architecture than the host's)
+
+  test-guest
+            run the unit tests of the guest runtime (corten-rt) on this host
 
 build options:
   --debug               debug profile instead of release
@@ -136,7 +141,7 @@ fn build(args: &[String]) -> Result<(), String> {
             "xtask: {} {} unikernels in {}",
             written.len(),
             o.arch.name(),
-            root.join("target/unikernels").display()
+            guest::output_dir(&root, o.arch).display()
         );
     }
     Ok(())
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build(args.get(1..).unwrap_or_default()),
+        Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

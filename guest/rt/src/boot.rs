@@ -96,6 +96,34 @@ fn kib(r: &Range<u64>) -> u64 {
     (r.end - r.start) >> 10
 }
 
+/// Prints the banner and memory map in one console write (one VM exit on
+/// hvt).
+fn print_banner(mem_size: u64, l: &mem::Layout) {
+    use core::fmt::Write;
+    let mut c = crate::console::Console::new();
+    let _ = writeln!(
+        c,
+        "Solo5: Corten {} guest runtime (Rust) on {TARGET}, Solo5 ABI 2",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(c, "Solo5: memory: {} MiB", mem_size >> 20);
+    for (name, r) in [
+        ("text  ", &l.text),
+        ("rodata", &l.rodata),
+        ("data  ", &l.data),
+        ("heap  ", &l.heap),
+        ("stack ", &l.stack),
+    ] {
+        let _ = writeln!(
+            c,
+            "Solo5:   {name} {:#010x}..{:#010x} ({} KiB)",
+            r.start,
+            r.end,
+            kib(r)
+        );
+    }
+}
+
 /// Common boot path, called by the platform's `_start`.
 #[cfg(not(test))]
 pub(crate) fn run(f: BootFacts) -> ! {
@@ -106,10 +134,6 @@ pub(crate) fn run(f: BootFacts) -> ! {
     if let Some(level) = parsed.level {
         log::set_level(level);
     }
-    log::info!(
-        "Corten {} guest runtime (Rust) on {TARGET}, Solo5 ABI 2\n",
-        env!("CARGO_PKG_VERSION")
-    );
 
     let (text, rodata_end, image_end) = mem::image();
     let layout = match mem::plan(f.mem_size, text, rodata_end, image_end.max(f.kernel_end)) {
@@ -124,34 +148,9 @@ pub(crate) fn run(f: BootFacts) -> ! {
             platform::halt(crate::EXIT_ABORT, 0)
         }
     };
-    log::info!("memory: {} MiB\n", f.mem_size >> 20);
-    log::info!(
-        "  text   {:#010x}..{:#010x}\n",
-        layout.text.start,
-        layout.text.end
-    );
-    log::info!(
-        "  rodata {:#010x}..{:#010x}\n",
-        layout.rodata.start,
-        layout.rodata.end
-    );
-    log::info!(
-        "  data   {:#010x}..{:#010x}\n",
-        layout.data.start,
-        layout.data.end
-    );
-    log::info!(
-        "  heap   {:#010x}..{:#010x} ({} KiB)\n",
-        layout.heap.start,
-        layout.heap.end,
-        kib(&layout.heap)
-    );
-    log::info!(
-        "  stack  {:#010x}..{:#010x} ({} KiB)\n",
-        layout.stack.start,
-        layout.stack.end,
-        kib(&layout.stack)
-    );
+    if log::enabled(log::Level::Info) {
+        print_banner(f.mem_size, &layout);
+    }
     // SAFETY: the heap region lies between the image and the stack and is
     // used by nothing else; this is the only init.
     unsafe {

@@ -11,7 +11,7 @@
 //!
 //! Exactly one of the cargo features `spt` or `hvt` selects the tender.
 //!
-//! ```ignore
+//! ```text
 //! #![no_std]
 //! #![no_main]
 //!
@@ -50,6 +50,7 @@ pub mod heap;
 pub mod log;
 pub mod manifest;
 mod mem;
+#[cfg(target_arch = "x86_64")]
 mod memfns;
 pub mod net;
 #[cfg(not(test))]
@@ -97,7 +98,7 @@ macro_rules! entry {
 /// "name"` or `net "name"` (at most 63, names at most 67 bytes). The tender
 /// requires every declared device to be attached on its command line.
 ///
-/// ```ignore
+/// ```text
 /// corten_rt::manifest! { block "storage", net "service0" }
 /// corten_rt::manifest! {}   // no devices
 /// ```

@@ -18,14 +18,18 @@ use crate::{platform, Error};
 /// to this and refuses variables aligned beyond it).
 pub const ALIGN: usize = 64;
 
+/// The TLS template: initialised data, size of the zeroed part, and the
+/// segment's alignment.
 #[cfg(not(test))]
-fn template() -> (&'static [u8], usize) {
+fn template() -> (&'static [u8], usize, usize) {
     extern "C" {
         static __corten_tdata_start: u8;
         static __corten_tdata_end: u8;
         static __corten_tbss_start: u8;
         static __corten_tbss_end: u8;
+        static __corten_tls_align: u8;
     }
+    let align = (core::ptr::addr_of!(__corten_tls_align) as usize).max(1);
     let tdata = core::ptr::addr_of!(__corten_tdata_start);
     let tdata_len = core::ptr::addr_of!(__corten_tdata_end) as usize - tdata as usize;
     let tbss_len = core::ptr::addr_of!(__corten_tbss_end) as usize
@@ -34,40 +38,51 @@ fn template() -> (&'static [u8], usize) {
     // output section, which is loaded and never written (the application
     // writes only its copies).
     let tdata = unsafe { core::slice::from_raw_parts(tdata, tdata_len) };
-    (tdata, tbss_len)
+    (tdata, tbss_len, align)
 }
 
 #[cfg(test)]
-fn template() -> (&'static [u8], usize) {
-    (&[0xee; 64], 128)
+fn template() -> (&'static [u8], usize, usize) {
+    (&[0xee; 64], 128, 8)
+}
+
+/// Where the data and the thread pointer sit in a block: (offset of the
+/// data, offset of the thread pointer, block size).
+fn layout(tdata_len: usize, tbss_len: usize, align: usize) -> (usize, usize, usize) {
+    if TLS_VARIANT_II {
+        // [data][bss][tcb]; the linker addresses variables at negative
+        // offsets from the thread pointer.
+        let tp = tdata_len + tbss_len;
+        (0, tp, tp + TLS_TCB_SIZE)
+    } else {
+        // [tcb][pad to the segment alignment][data][bss].
+        let data = TLS_TCB_SIZE.next_multiple_of(align.max(1));
+        (data, 0, data + tdata_len + tbss_len)
+    }
 }
 
 /// Bytes of a TLS block.
 pub fn size() -> usize {
-    let (tdata, tbss_len) = template();
-    tdata.len() + tbss_len + TLS_TCB_SIZE
+    let (tdata, tbss_len, align) = template();
+    layout(tdata.len(), tbss_len, align).2
 }
 
 /// Offset of the thread pointer from the start of a TLS block.
 pub fn tp_offset() -> usize {
-    let (tdata, tbss_len) = template();
-    if TLS_VARIANT_II {
-        tdata.len() + tbss_len
-    } else {
-        0
-    }
+    let (tdata, tbss_len, align) = template();
+    layout(tdata.len(), tbss_len, align).1
 }
 
-fn init_with(block: &mut [u8], tdata: &[u8], tbss_len: usize) -> Result<usize, Error> {
-    let size = tdata.len() + tbss_len + TLS_TCB_SIZE;
+fn init_with(
+    block: &mut [u8],
+    tdata: &[u8],
+    tbss_len: usize,
+    align: usize,
+) -> Result<usize, Error> {
+    let (data_at, tp_at, size) = layout(tdata.len(), tbss_len, align);
     if block.len() < size || !(block.as_ptr() as usize).is_multiple_of(ALIGN) {
         return Err(Error::Invalid);
     }
-    let (data_at, tp_at) = if TLS_VARIANT_II {
-        (0, tdata.len() + tbss_len)
-    } else {
-        (TLS_TCB_SIZE, 0)
-    };
     let (data, rest) = block
         .get_mut(data_at..)
         .ok_or(Error::Invalid)?
@@ -75,16 +90,19 @@ fn init_with(block: &mut [u8], tdata: &[u8], tbss_len: usize) -> Result<usize, E
     data.copy_from_slice(tdata);
     rest.get_mut(..tbss_len).ok_or(Error::Invalid)?.fill(0);
     let tp = block.as_ptr() as usize + tp_at;
-    let tcb = block
-        .get_mut(tp_at..tp_at + TLS_TCB_SIZE)
-        .ok_or(Error::Invalid)?;
-    tcb.fill(0);
     if TLS_VARIANT_II {
-        // The first word of the control block points to itself (so that
+        // The control block's first word points to itself (so that
         // `mov %fs:0, reg` yields the thread pointer).
+        let tcb = block
+            .get_mut(tp_at..tp_at + TLS_TCB_SIZE)
+            .ok_or(Error::Invalid)?;
+        tcb.fill(0);
         tcb.get_mut(..8)
             .ok_or(Error::Invalid)?
             .copy_from_slice(&(tp as u64).to_le_bytes());
+    } else {
+        // Control block and padding before the data: zero.
+        block.get_mut(..data_at).ok_or(Error::Invalid)?.fill(0);
     }
     Ok(tp)
 }
@@ -92,8 +110,8 @@ fn init_with(block: &mut [u8], tdata: &[u8], tbss_len: usize) -> Result<usize, E
 /// Builds a TLS block in `block` (at least [`size`] bytes, aligned to
 /// [`ALIGN`]) and returns the thread pointer value for [`set_base`].
 pub fn init(block: &mut [u8]) -> Result<usize, Error> {
-    let (tdata, tbss_len) = template();
-    init_with(block, tdata, tbss_len)
+    let (tdata, tbss_len, align) = template();
+    init_with(block, tdata, tbss_len, align)
 }
 
 /// Sets the CPU's thread pointer (`%fs` base on x86_64).
@@ -118,7 +136,7 @@ mod tests {
     fn builds_variant_ii_block() {
         let mut b = Box::new(Block([0x55; 256]));
         let tdata = [1u8, 2, 3, 4];
-        let tp = init_with(&mut b.0, &tdata, 12).unwrap();
+        let tp = init_with(&mut b.0, &tdata, 12, 8).unwrap();
         let base = b.0.as_ptr() as usize;
         assert_eq!(tp, base + 16);
         assert_eq!(&b.0[..4], &tdata);
@@ -132,8 +150,14 @@ mod tests {
     #[test]
     fn rejects_small_or_misaligned_blocks() {
         let mut b = Box::new(Block([0; 256]));
-        assert_eq!(init_with(&mut b.0[..23], &[1; 4], 12), Err(Error::Invalid));
-        assert_eq!(init_with(&mut b.0[1..], &[1; 4], 12), Err(Error::Invalid));
+        assert_eq!(
+            init_with(&mut b.0[..23], &[1; 4], 12, 8),
+            Err(Error::Invalid)
+        );
+        assert_eq!(
+            init_with(&mut b.0[1..], &[1; 4], 12, 8),
+            Err(Error::Invalid)
+        );
         assert!(init(&mut b.0[..200]).is_ok());
     }
 }

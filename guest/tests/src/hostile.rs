@@ -48,14 +48,14 @@ pub struct Env<'a> {
 }
 
 /// Prints the cases.
-pub fn list(cases: &[Case]) {
-    for c in cases {
+pub fn list(cases: &[&[Case]]) {
+    for c in cases.iter().flat_map(|l| l.iter()) {
         println!("{:24} {:?}: {}", c.name, c.expect, c.what);
     }
 }
 
-/// Runs the case named by the command line.
-pub fn main(name: &str, cases: &[Case], env: &Env) -> i32 {
+/// Runs the case named by the command line, from any of the lists.
+pub fn main(name: &str, cases: &[&[Case]], env: &Env) -> i32 {
     crate::banner(name);
     let arg = env.start.cmdline();
     if arg.is_empty() || arg == "list" {
@@ -63,7 +63,7 @@ pub fn main(name: &str, cases: &[Case], env: &Env) -> i32 {
         list(cases);
         return 2;
     }
-    let Some(case) = cases.iter().find(|c| c.name == arg) else {
+    let Some(case) = cases.iter().flat_map(|l| l.iter()).find(|c| c.name == arg) else {
         println!("unknown case '{arg}'; cases:");
         list(cases);
         return 2;
@@ -99,6 +99,46 @@ pub mod spt {
     use corten_rt::sys::syscall;
 
     const MSG: &[u8] = b"hostile write\n";
+
+    /// System call numbers.
+    #[cfg(target_arch = "x86_64")]
+    mod nr {
+        pub const READ: usize = 0;
+        pub const WRITE: usize = 1;
+        pub const MMAP: usize = 9;
+        pub const MPROTECT: usize = 10;
+        pub const PREAD64: usize = 17;
+        pub const PWRITE64: usize = 18;
+        pub const SOCKET: usize = 41;
+        pub const CLONE: usize = 56;
+        pub const EXECVE: usize = 59;
+        pub const EXIT: usize = 60;
+        pub const KILL: usize = 62;
+        pub const PTRACE: usize = 101;
+        pub const CLOCK_GETTIME: usize = 228;
+        pub const OPENAT: usize = 257;
+        pub const EPOLL_PWAIT: usize = 281;
+        pub const TIMERFD_SETTIME: usize = 286;
+    }
+    #[cfg(target_arch = "aarch64")]
+    mod nr {
+        pub const READ: usize = 63;
+        pub const WRITE: usize = 64;
+        pub const MMAP: usize = 222;
+        pub const MPROTECT: usize = 226;
+        pub const PREAD64: usize = 67;
+        pub const PWRITE64: usize = 68;
+        pub const SOCKET: usize = 198;
+        pub const CLONE: usize = 220;
+        pub const EXECVE: usize = 221;
+        pub const EXIT: usize = 93;
+        pub const KILL: usize = 129;
+        pub const PTRACE: usize = 117;
+        pub const CLOCK_GETTIME: usize = 113;
+        pub const OPENAT: usize = 56;
+        pub const EPOLL_PWAIT: usize = 22;
+        pub const TIMERFD_SETTIME: usize = 86;
+    }
     const PATH: &[u8] = b"/etc/passwd\0";
 
     fn call(nr: usize, args: [usize; 6]) -> isize {
@@ -113,22 +153,12 @@ pub mod spt {
 
     pub const CASES: &[Case] = &[
         Case {
-            name: "open",
-            expect: Expect::Sigsys,
-            what: "open(\"/etc/passwd\")",
-            run: |_| {
-                let r = call(2, [PATH.as_ptr() as usize, 0, 0, 0, 0, 0]);
-                println!("open returned {r}");
-                survived("open")
-            },
-        },
-        Case {
             name: "openat",
             expect: Expect::Sigsys,
             what: "openat(AT_FDCWD, \"/etc/passwd\")",
             run: |_| {
                 let r = call(
-                    257,
+                    nr::OPENAT,
                     [-100isize as usize, PATH.as_ptr() as usize, 0, 0, 0, 0],
                 );
                 println!("openat returned {r}");
@@ -136,21 +166,11 @@ pub mod spt {
             },
         },
         Case {
-            name: "fork",
-            expect: Expect::Sigsys,
-            what: "fork()",
-            run: |_| {
-                let r = call(57, [0; 6]);
-                println!("fork returned {r}");
-                survived("fork")
-            },
-        },
-        Case {
             name: "clone",
             expect: Expect::Sigsys,
             what: "clone(SIGCHLD) (a fork)",
             run: |_| {
-                let r = call(56, [17, 0, 0, 0, 0, 0]);
+                let r = call(nr::CLONE, [17, 0, 0, 0, 0, 0]);
                 println!("clone returned {r}");
                 survived("clone")
             },
@@ -163,7 +183,7 @@ pub mod spt {
                 let sh = b"/bin/sh\0";
                 let argv = [sh.as_ptr() as usize, 0];
                 let r = call(
-                    59,
+                    nr::EXECVE,
                     [sh.as_ptr() as usize, argv.as_ptr() as usize, 0, 0, 0, 0],
                 );
                 println!("execve returned {r}");
@@ -175,7 +195,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "ptrace(PTRACE_TRACEME)",
             run: |_| {
-                let r = call(101, [0; 6]);
+                let r = call(nr::PTRACE, [0; 6]);
                 println!("ptrace returned {r}");
                 survived("ptrace")
             },
@@ -186,7 +206,7 @@ pub mod spt {
             what: "mprotect(text, RWX)",
             run: |env| {
                 let text = env.start.memory().text.start as usize;
-                let r = call(10, [text, 4096, 7, 0, 0, 0]);
+                let r = call(nr::MPROTECT, [text, 4096, 7, 0, 0, 0]);
                 println!("mprotect returned {r}");
                 survived("mprotect")
             },
@@ -196,7 +216,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "mmap(anonymous RWX page)",
             run: |_| {
-                let r = call(9, [0, 4096, 7, 0x22, usize::MAX, 0]);
+                let r = call(nr::MMAP, [0, 4096, 7, 0x22, usize::MAX, 0]);
                 println!("mmap returned {r:#x}");
                 survived("mmap")
             },
@@ -206,7 +226,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "write(2, ..): only fd 1 is the console",
             run: |_| {
-                let r = call(1, [2, msg(), MSG.len(), 0, 0, 0]);
+                let r = call(nr::WRITE, [2, msg(), MSG.len(), 0, 0, 0]);
                 println!("write(2) returned {r}");
                 survived("write to fd 2")
             },
@@ -217,7 +237,7 @@ pub mod spt {
             what: "read(0, ..): read is for network fds only",
             run: |_| {
                 let mut buf = [0u8; 16];
-                let r = call(0, [0, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0]);
+                let r = call(nr::READ, [0, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0]);
                 println!("read(0) returned {r}");
                 survived("read from fd 0")
             },
@@ -227,7 +247,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "socket(AF_INET, SOCK_STREAM)",
             run: |_| {
-                let r = call(41, [2, 1, 0, 0, 0, 0]);
+                let r = call(nr::SOCKET, [2, 1, 0, 0, 0, 0]);
                 println!("socket returned {r}");
                 survived("socket")
             },
@@ -237,7 +257,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "kill(0, 0) (signal 0: harmless if allowed)",
             run: |_| {
-                let r = call(62, [0, 0, 0, 0, 0, 0]);
+                let r = call(nr::KILL, [0, 0, 0, 0, 0, 0]);
                 println!("kill returned {r}");
                 survived("kill")
             },
@@ -247,7 +267,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "exit(0) (not exit_group)",
             run: |_| {
-                let r = call(60, [0; 6]);
+                let r = call(nr::EXIT, [0; 6]);
                 println!("exit returned {r}");
                 survived("exit")
             },
@@ -258,7 +278,7 @@ pub mod spt {
             what: "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)",
             run: |_| {
                 let mut ts = [0u64; 2];
-                let r = call(228, [2, ts.as_mut_ptr() as usize, 0, 0, 0, 0]);
+                let r = call(nr::CLOCK_GETTIME, [2, ts.as_mut_ptr() as usize, 0, 0, 0, 0]);
                 println!("clock_gettime returned {r}");
                 survived("clock_gettime(CLOCK_PROCESS_CPUTIME_ID)")
             },
@@ -269,7 +289,10 @@ pub mod spt {
             what: "epoll_pwait on a fd that is not the tender's epoll fd",
             run: |_| {
                 let mut ev = [0u8; 24];
-                let r = call(281, [1000, ev.as_mut_ptr() as usize, 1, 0, 0, 0]);
+                let r = call(
+                    nr::EPOLL_PWAIT,
+                    [1000, ev.as_mut_ptr() as usize, 1, 0, 0, 0],
+                );
                 println!("epoll_pwait returned {r}");
                 survived("epoll_pwait on another fd")
             },
@@ -280,9 +303,37 @@ pub mod spt {
             what: "timerfd_settime on a fd that is not the tender's timer fd",
             run: |_| {
                 let it = [0u64, 0, 0, 1];
-                let r = call(286, [1000, 0, it.as_ptr() as usize, 0, 0, 0]);
+                let r = call(
+                    nr::TIMERFD_SETTIME,
+                    [1000, 0, it.as_ptr() as usize, 0, 0, 0],
+                );
                 println!("timerfd_settime returned {r}");
                 survived("timerfd_settime on another fd")
+            },
+        },
+    ];
+
+    /// Cases that exist on x86_64 only (legacy calls and other syscall ABIs).
+    #[cfg(target_arch = "x86_64")]
+    pub const ARCH_CASES: &[Case] = &[
+        Case {
+            name: "open",
+            expect: Expect::Sigsys,
+            what: "open(\"/etc/passwd\")",
+            run: |_| {
+                let r = call(2, [PATH.as_ptr() as usize, 0, 0, 0, 0, 0]);
+                println!("open returned {r}");
+                survived("open")
+            },
+        },
+        Case {
+            name: "fork",
+            expect: Expect::Sigsys,
+            what: "fork()",
+            run: |_| {
+                let r = call(57, [0; 6]);
+                println!("fork returned {r}");
+                survived("fork")
             },
         },
         Case {
@@ -327,6 +378,9 @@ pub mod spt {
             },
         },
     ];
+    /// Cases that exist on x86_64 only.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub const ARCH_CASES: &[Case] = &[];
 
     fn fd(env: &Env) -> Option<(i32, u64, usize)> {
         let dev = env.block?;
@@ -373,7 +427,7 @@ pub mod spt {
             expect: Expect::Allowed,
             what: "pread64 of sector 0 (control: must work)",
             run: |env| {
-                let r = blockcall(env, 17, 0, |_, _| 0);
+                let r = blockcall(env, nr::PREAD64, 0, |_, _| 0);
                 println!("pread64 returned {r}");
                 if r > 0 {
                     println!("SUCCESS");
@@ -389,7 +443,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "pread64 of sector size - 1 bytes",
             run: |env| {
-                let r = blockcall(env, 17, -1, |_, _| 0);
+                let r = blockcall(env, nr::PREAD64, -1, |_, _| 0);
                 println!("pread64 returned {r}");
                 survived("a short pread64")
             },
@@ -399,7 +453,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "pread64 of sector size + 1 bytes",
             run: |env| {
-                let r = blockcall(env, 17, 1, |_, _| 0);
+                let r = blockcall(env, nr::PREAD64, 1, |_, _| 0);
                 println!("pread64 returned {r}");
                 survived("a long pread64")
             },
@@ -409,7 +463,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "pread64 at offset capacity",
             run: |env| {
-                let r = blockcall(env, 17, 0, |c, _| c);
+                let r = blockcall(env, nr::PREAD64, 0, |c, _| c);
                 println!("pread64 returned {r}");
                 survived("pread64 past the end")
             },
@@ -419,7 +473,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "pwrite64 at offset capacity (would grow the file)",
             run: |env| {
-                let r = blockcall(env, 18, 0, |c, _| c);
+                let r = blockcall(env, nr::PWRITE64, 0, |c, _| c);
                 println!("pwrite64 returned {r}");
                 survived("pwrite64 past the end")
             },
@@ -429,7 +483,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "pwrite64 at offset 2^40",
             run: |env| {
-                let r = blockcall(env, 18, 0, |_, _| 1 << 40);
+                let r = blockcall(env, nr::PWRITE64, 0, |_, _| 1 << 40);
                 println!("pwrite64 returned {r}");
                 survived("pwrite64 far past the end")
             },
@@ -439,7 +493,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "pwrite64 at offset -512 (2^64 - 512)",
             run: |env| {
-                let r = blockcall(env, 18, 0, |_, _| 0u64.wrapping_sub(512));
+                let r = blockcall(env, nr::PWRITE64, 0, |_, _| 0u64.wrapping_sub(512));
                 println!("pwrite64 returned {r}");
                 survived("pwrite64 at a negative offset")
             },
@@ -449,7 +503,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "read on the block fd (read is for network fds)",
             run: |env| {
-                let r = blockcall(env, 0, 0, |_, _| 0);
+                let r = blockcall(env, nr::READ, 0, |_, _| 0);
                 println!("read returned {r}");
                 survived("read on a block fd")
             },
@@ -459,7 +513,7 @@ pub mod spt {
             expect: Expect::Sigsys,
             what: "write on the block fd",
             run: |env| {
-                let r = blockcall(env, 1, 0, |_, _| 0);
+                let r = blockcall(env, nr::WRITE, 0, |_, _| 0);
                 println!("write returned {r}");
                 survived("write on a block fd")
             },
@@ -473,7 +527,9 @@ pub mod hvt {
     use super::{expect_refused, survived, Case, Env, Expect};
     use corten_rt::abi::hvt::{HcBlockIo, HcHalt, HcNetIo, HcPoll, HcPuts, HcWalltime, Hypercall};
     use corten_rt::println;
-    use corten_rt::sys::{hypercall, inb, outl};
+    use corten_rt::sys::hypercall;
+    #[cfg(target_arch = "x86_64")]
+    use corten_rt::sys::{inb, outl};
 
     /// A guest-physical address far beyond any guest memory.
     const WILD: u64 = 0xffff_f000_0000;
@@ -639,27 +695,6 @@ pub mod hvt {
             },
         },
         Case {
-            name: "port-out-other",
-            expect: Expect::TenderError,
-            what: "32-bit out to port 0x80",
-            run: |_| {
-                // SAFETY: a port write the tender must reject.
-                unsafe { outl(0x80, 0) };
-                survived("out to port 0x80")
-            },
-        },
-        Case {
-            name: "port-in",
-            expect: Expect::TenderError,
-            what: "8-bit in from hypercall port 0x502",
-            run: |_| {
-                // SAFETY: a port read the tender must reject.
-                let v = unsafe { inb(0x502) };
-                println!("in returned {v}");
-                survived("in from a hypercall port")
-            },
-        },
-        Case {
             name: "net-bad-handle",
             expect: Expect::Refused,
             what: "NET_WRITE on handle 7 (no such device)",
@@ -730,6 +765,35 @@ pub mod hvt {
             },
         },
     ];
+
+    /// Port I/O cases (x86_64 only).
+    #[cfg(target_arch = "x86_64")]
+    pub const ARCH_CASES: &[Case] = &[
+        Case {
+            name: "port-out-other",
+            expect: Expect::TenderError,
+            what: "32-bit out to port 0x80",
+            run: |_| {
+                // SAFETY: a port write the tender must reject.
+                unsafe { outl(0x80, 0) };
+                survived("out to port 0x80")
+            },
+        },
+        Case {
+            name: "port-in",
+            expect: Expect::TenderError,
+            what: "8-bit in from hypercall port 0x502",
+            run: |_| {
+                // SAFETY: a port read the tender must reject.
+                let v = unsafe { inb(0x502) };
+                println!("in returned {v}");
+                survived("in from a hypercall port")
+            },
+        },
+    ];
+    /// Port I/O cases (x86_64 only).
+    #[cfg(not(target_arch = "x86_64"))]
+    pub const ARCH_CASES: &[Case] = &[];
 
     pub const BLOCK_CASES: &[Case] = &[
         Case {

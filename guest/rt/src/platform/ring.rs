@@ -88,16 +88,6 @@ pub(crate) fn setup(host_features: u32, addr: u64, net_devices: usize) {
     };
 }
 
-/// A compiler barrier: memory the tender can see is neither cached in
-/// registers across it nor reordered over it (x86 keeps stores in order
-/// and loads in order by itself).
-#[inline(always)]
-fn barrier() {
-    // SAFETY: an empty asm statement; without `nomem` the compiler treats
-    // it as reading and writing all memory reachable by others.
-    unsafe { core::arch::asm!("", options(nostack, preserves_flags)) };
-}
-
 impl NetRing {
     /// Address of the field at byte offset `off` of the ring.
     fn at<T>(&self, off: usize) -> *mut T {
@@ -136,7 +126,8 @@ impl NetRing {
         // SAFETY: idx < HVT_RING_SIZE, so the slot is inside the entries
         // array of the ring, which is valid guest memory (see `load`).
         unsafe { self.at::<RingEntry>(slot).write_volatile(entry) };
-        barrier();
+        // The entry (and a write's data) before the tail that publishes it.
+        cpu::write_barrier();
         self.store(offset_of!(Ring, ent_tail), tail.wrapping_add(1));
         // Store-load ordering between our tail and the host's needs_kick.
         cpu::full_barrier();
@@ -180,7 +171,7 @@ impl NetRing {
             core::hint::spin_loop();
         }
         // The host wrote the frame into `buf` and then the commit.
-        barrier();
+        cpu::read_barrier();
         let slot = offset_of!(Ring, commits)
             + (head & HVT_RING_MASK) as usize * core::mem::size_of::<RingCommit>();
         // SAFETY: the index is masked, so the slot is inside the commits

@@ -175,15 +175,7 @@ pub(crate) fn yield_until(deadline: u64) -> u64 {
 }
 
 pub(crate) fn set_tls_base(base: u64) -> Result<(), Error> {
-    // SAFETY: arch_prctl(ARCH_SET_FS) only changes the %fs base; the
-    // runtime never uses %fs itself.
-    let r = unsafe {
-        syscall::syscall6(
-            nr::ARCH_PRCTL,
-            [syscall::ARCH_SET_FS, base as usize, 0, 0, 0, 0],
-        )
-    };
-    if r == 0 {
+    if syscall::set_thread_pointer(base) {
         Ok(())
     } else {
         Err(Error::Invalid)

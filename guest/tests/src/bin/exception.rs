@@ -11,8 +11,17 @@ corten_rt::entry!(main);
 fn main(start: &corten_rt::Start) -> i32 {
     corten_tests::banner("exception");
     if start.cmdline() == "ud2" {
-        // SAFETY: deliberately raises #UD; the unikernel does not survive it.
-        unsafe { core::arch::asm!("ud2") };
+        // SAFETY: deliberately executes an undefined instruction; the
+        // unikernel does not survive it.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            core::arch::asm!("ud2")
+        };
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            core::arch::asm!("udf #0")
+        };
     } else {
         let invalid = (2u64 << 33) as usize as *mut u64;
         // SAFETY: deliberately faults: 16 GiB is beyond any guest memory

@@ -55,7 +55,27 @@ fn simd_checks() -> bool {
     c.0 == [4.0, 25.0, 9.0, 64.0]
 }
 
-#[cfg(not(target_feature = "sse2"))]
+#[cfg(target_arch = "aarch64")]
+fn simd_checks() -> bool {
+    #[repr(C, align(16))]
+    struct V([f32; 4]);
+    let mut c = V([2.0, 5.0, 3.0, 8.0]);
+    // SAFETY: squares the four floats in place with NEON.
+    unsafe {
+        core::arch::asm!(
+            "ldr q0, [{p}]",
+            "fmul v0.4s, v0.4s, v0.4s",
+            "str q0, [{p}]",
+            p = in(reg) &mut c,
+            out("v0") _,
+            options(nostack)
+        );
+    }
+    println!("NEON fmul: {:?}", c.0);
+    c.0 == [4.0, 25.0, 9.0, 64.0]
+}
+
+#[cfg(all(target_arch = "x86_64", not(target_feature = "sse2")))]
 fn simd_checks() -> bool {
     println!("SSE: not used, this unikernel is built soft-float (no SSE instructions)");
     true

@@ -12,10 +12,10 @@ corten_rt::manifest! {}
 corten_rt::entry!(main);
 
 #[cfg(feature = "hvt")]
-use hostile::hvt::CASES;
+use hostile::hvt::{ARCH_CASES, CASES};
 #[cfg(feature = "spt")]
-use hostile::spt::CASES;
+use hostile::spt::{ARCH_CASES, CASES};
 
 fn main(start: &corten_rt::Start) -> i32 {
-    hostile::main("hostile", CASES, &Env { start, block: None })
+    hostile::main("hostile", &[CASES, ARCH_CASES], &Env { start, block: None })
 }

@@ -17,5 +17,5 @@ use hostile::spt::BLOCK_CASES as CASES;
 
 fn main(start: &corten_rt::Start) -> i32 {
     let block = BlockDevice::acquire("storage").ok();
-    hostile::main("hostile_blk", CASES, &Env { start, block })
+    hostile::main("hostile_blk", &[CASES], &Env { start, block })
 }

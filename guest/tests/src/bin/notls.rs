@@ -10,9 +10,17 @@ corten_rt::entry!(main);
 fn main(_: &corten_rt::Start) -> i32 {
     corten_tests::banner("notls");
     let v: u64;
-    // SAFETY: deliberately faults: %fs base is 0, so this reads address
-    // 0x28, in the unmapped zero page.
-    unsafe { core::arch::asm!("mov {}, qword ptr fs:[0x28]", out(reg) v) };
+    // SAFETY: deliberately faults: the thread pointer is 0, so this reads
+    // from the unmapped zero page.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("mov {}, qword ptr fs:[0x28]", out(reg) v)
+    };
+    // SAFETY: as above (TPIDR_EL0 is 0; reads address 0x10).
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("mrs {t}, tpidr_el0", "ldr {v}, [{t}, #16]", t = out(reg) _, v = out(reg) v)
+    };
     corten_rt::println!("FAILURE: read {v:#x} through an unset TLS base");
     corten_rt::EXIT_FAILURE
 }

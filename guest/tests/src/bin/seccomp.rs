@@ -11,7 +11,10 @@ fn main(_: &corten_rt::Start) -> i32 {
     corten_tests::banner("seccomp");
     #[cfg(feature = "spt")]
     {
+        #[cfg(target_arch = "x86_64")]
         const SYS_DUP: usize = 32;
+        #[cfg(target_arch = "aarch64")]
+        const SYS_DUP: usize = 23;
         // SAFETY: dup takes no pointer; the call is expected to kill us.
         let r = unsafe { corten_rt::sys::syscall(SYS_DUP, [1, 0, 0, 0, 0, 0]) };
         corten_rt::println!("FAILURE: dup(1) returned {r}");

@@ -15,6 +15,7 @@ use corten_rt::{println, tls};
 corten_rt::manifest! {}
 corten_rt::entry!(main);
 
+#[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
     ".pushsection .tdata.corten_test_tls, \"awT\", @progbits",
     ".balign 8",
@@ -27,45 +28,97 @@ core::arch::global_asm!(
     options(att_syntax)
 );
 
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".pushsection .tdata.corten_test_tls, \"awT\", %progbits",
+    ".balign 8",
+    "corten_test_tdata: .quad 0xc0ffee",
+    ".popsection",
+    ".pushsection .tbss.corten_test_tls, \"awT\", %nobits",
+    ".balign 8",
+    "corten_test_tbss: .zero 8",
+    ".popsection",
+);
+
+/// Reads or writes a TLS variable of the current thread.
+#[cfg(target_arch = "x86_64")]
+macro_rules! tls_access {
+    (get $sym:literal) => {{
+        let v: u64;
+        // SAFETY: reads the thread's copy of the variable; a TLS base is set.
+        unsafe { core::arch::asm!(concat!("movq %fs:", $sym, "@tpoff, {}"), out(reg) v, options(att_syntax, nostack, readonly)) };
+        v
+    }};
+    (set $sym:literal, $v:expr) => {{
+        // SAFETY: writes the thread's copy of the variable; a TLS base is set.
+        unsafe { core::arch::asm!(concat!("movq {}, %fs:", $sym, "@tpoff"), in(reg) $v, options(att_syntax, nostack)) };
+    }};
+}
+
+/// Reads or writes a TLS variable of the current thread.
+#[cfg(target_arch = "aarch64")]
+macro_rules! tls_access {
+    (get $sym:literal) => {{
+        let v: u64;
+        // SAFETY: reads the thread's copy of the variable; a TLS base is set.
+        unsafe {
+            core::arch::asm!(
+                "mrs {t}, tpidr_el0",
+                concat!("add {t}, {t}, #:tprel_hi12:", $sym, ", lsl #12"),
+                concat!("add {t}, {t}, #:tprel_lo12_nc:", $sym),
+                "ldr {v}, [{t}]",
+                t = out(reg) _, v = out(reg) v, options(nostack, readonly))
+        };
+        v
+    }};
+    (set $sym:literal, $v:expr) => {{
+        // SAFETY: writes the thread's copy of the variable; a TLS base is set.
+        unsafe {
+            core::arch::asm!(
+                "mrs {t}, tpidr_el0",
+                concat!("add {t}, {t}, #:tprel_hi12:", $sym, ", lsl #12"),
+                concat!("add {t}, {t}, #:tprel_lo12_nc:", $sym),
+                "str {v}, [{t}]",
+                t = out(reg) _, v = in(reg) $v, options(nostack))
+        };
+    }};
+}
+
 fn get_tdata() -> u64 {
-    let v: u64;
-    // SAFETY: reads the thread's copy of the variable; a TLS base is set.
-    unsafe {
-        core::arch::asm!("movq %fs:corten_test_tdata@tpoff, {}", out(reg) v, options(att_syntax, nostack, readonly))
-    };
-    v
+    tls_access!(get "corten_test_tdata")
 }
 
 fn set_tdata(v: u64) {
-    // SAFETY: writes the thread's copy of the variable; a TLS base is set.
-    unsafe {
-        core::arch::asm!("movq {}, %fs:corten_test_tdata@tpoff", in(reg) v, options(att_syntax, nostack))
-    };
+    tls_access!(set "corten_test_tdata", v)
 }
 
 fn get_tbss() -> u64 {
-    let v: u64;
-    // SAFETY: as get_tdata.
-    unsafe {
-        core::arch::asm!("movq %fs:corten_test_tbss@tpoff, {}", out(reg) v, options(att_syntax, nostack, readonly))
-    };
-    v
+    tls_access!(get "corten_test_tbss")
 }
 
 fn set_tbss(v: u64) {
-    // SAFETY: as set_tdata.
-    unsafe {
-        core::arch::asm!("movq {}, %fs:corten_test_tbss@tpoff", in(reg) v, options(att_syntax, nostack))
-    };
+    tls_access!(set "corten_test_tbss", v)
 }
 
-fn self_pointer() -> u64 {
+/// What the control block's first word should hold: on x86_64 the thread
+/// pointer itself (variant II), on aarch64 zero (variant I).
+fn self_pointer_ok(tp: usize) -> bool {
     let v: u64;
-    // SAFETY: the first word of the control block; a TLS base is set.
+    // SAFETY: reads the first word of the control block; a TLS base is set.
+    #[cfg(target_arch = "x86_64")]
     unsafe {
         core::arch::asm!("movq %fs:0, {}", out(reg) v, options(att_syntax, nostack, readonly))
     };
-    v
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("mrs {t}, tpidr_el0", "ldr {v}, [{t}]", t = out(reg) _, v = out(reg) v, options(nostack, readonly))
+    };
+    if cfg!(target_arch = "x86_64") {
+        v == tp as u64
+    } else {
+        v == 0
+    }
 }
 
 #[repr(C, align(64))]
@@ -106,13 +159,13 @@ fn run() -> Result<(), ()> {
     )?;
 
     switch(tp1);
-    check("self pointer of block 1", self_pointer() == tp1 as u64)?;
+    check("control block of block 1", self_pointer_ok(tp1))?;
     check("initial .tdata value", get_tdata() == 0xc0ffee)?;
     check("initial .tbss value", get_tbss() == 0)?;
     set_tbss(1);
     set_tdata(0x1111);
     switch(tp2);
-    check("self pointer of block 2", self_pointer() == tp2 as u64)?;
+    check("control block of block 2", self_pointer_ok(tp2))?;
     check("block 2 .tdata untouched", get_tdata() == 0xc0ffee)?;
     check("block 2 .tbss untouched", get_tbss() == 0)?;
     set_tbss(2);

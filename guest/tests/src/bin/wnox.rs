@@ -8,8 +8,14 @@
 corten_rt::manifest! {}
 corten_rt::entry!(main);
 
-/// `ret`, in .data.
+/// `ret` instructions, in .data.
+#[cfg(target_arch = "x86_64")]
 static mut CODE: [u8; 16] = [0xc3; 16];
+/// `ret` instructions, in .data.
+#[cfg(target_arch = "aarch64")]
+static mut CODE: [u8; 16] = [
+    0xc0, 0x03, 0x5f, 0xd6, 0xc0, 0x03, 0x5f, 0xd6, 0xc0, 0x03, 0x5f, 0xd6, 0xc0, 0x03, 0x5f, 0xd6,
+];
 
 fn main(_: &corten_rt::Start) -> i32 {
     corten_tests::banner("wnox");

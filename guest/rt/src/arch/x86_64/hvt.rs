@@ -38,6 +38,21 @@ pub(crate) unsafe fn hypercall(nr: u32, arg: usize) {
     }
 }
 
+/// Orders earlier stores before later ones: x86 does so by itself, so only
+/// the compiler must be kept from reordering.
+#[inline(always)]
+pub(crate) fn write_barrier() {
+    // SAFETY: an empty asm statement that the compiler must assume reads
+    // and writes memory.
+    unsafe { core::arch::asm!("", options(nostack, preserves_flags)) };
+}
+
+/// Orders earlier loads before later ones (x86 does so by itself).
+#[inline(always)]
+pub(crate) fn read_barrier() {
+    write_barrier();
+}
+
 /// A full memory barrier (store-load ordering included). A locked
 /// read-modify-write of the stack rather than `mfence`, which instruction
 /// emulators may lack.

@@ -48,6 +48,13 @@ pub(crate) unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
     ret
 }
 
+/// Sets the %fs base with `arch_prctl(ARCH_SET_FS)`; false if refused.
+pub(crate) fn set_thread_pointer(base: u64) -> bool {
+    // SAFETY: arch_prctl(ARCH_SET_FS) only changes the %fs base; the
+    // runtime never uses %fs itself.
+    unsafe { syscall6(nr::ARCH_PRCTL, [ARCH_SET_FS, base as usize, 0, 0, 0, 0]) == 0 }
+}
+
 /// `exit_group(status)`; never returns.
 pub(crate) fn exit_group(status: i32) -> ! {
     // SAFETY: exit_group takes no pointers and ends the process.
