@@ -167,6 +167,18 @@ const VCPU_STATE_IOCTLS: [u64; 1] = [
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
     SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(SandboxError::Build)
 }
+/// An ioctl request number: the kernel reads it as a 32-bit `unsigned
+/// int`, and C libraries whose `ioctl` takes an `int` (musl) sign-extend
+/// it, so only the low 32 bits are compared.
+fn request_is(nr: u64) -> Result<SeccompCondition, SandboxError> {
+    SeccompCondition::new(
+        1,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        nr & 0xffff_ffff,
+    )
+    .map_err(SandboxError::Build)
+}
 fn fd_is(fd: RawFd) -> Result<SeccompCondition, SandboxError> {
     // File descriptors are C ints: compare the low 32 bits only.
     SeccompCondition::new(
@@ -190,12 +202,9 @@ impl Policy {
 
         // ioctl(vcpu, KVM_RUN) and register access for dumps and ring-3
         // switching; nothing on the VM or /dev/kvm descriptors.
-        let mut ioctls = vec![rule(vec![
-            fd_is(vcpu)?,
-            cond(1, SeccompCmpOp::Eq, KVM_RUN)?,
-        ])?];
+        let mut ioctls = vec![rule(vec![fd_is(vcpu)?, request_is(KVM_RUN)?])?];
         for nr in VCPU_STATE_IOCTLS {
-            ioctls.push(rule(vec![fd_is(vcpu)?, cond(1, SeccompCmpOp::Eq, nr)?])?);
+            ioctls.push(rule(vec![fd_is(vcpu)?, request_is(nr)?])?);
         }
         rules.insert(libc::SYS_ioctl, ioctls);
 

@@ -128,7 +128,8 @@ impl Poller {
                 tv_nsec: 0,
             },
             it_value: libc::timespec {
-                tv_sec: libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX),
+                // time_t is 64-bit on every Linux target corten-hvt has.
+                tv_sec: i64::try_from(secs).unwrap_or(i64::MAX) as _,
                 // A zero it_value would disarm the timer and the wait could
                 // block forever; the lowest bit makes it fire "now".
                 tv_nsec: (nsecs | 1) as libc::c_long,
