@@ -5,7 +5,7 @@
 //! bytes straight into guest memory, each at its own offset (pread-style).
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 
 /// A source of bytes that can be read at any offset without a cursor.
@@ -19,10 +19,14 @@ pub trait ReadAt {
 }
 
 impl ReadAt for File {
-    /// The file's length from `fstat`, or 0 if `fstat` fails (the loader then
-    /// reports the file as too short for an ELF header).
+    /// The file's length (its end offset, from `lseek`), or 0 if that fails
+    /// (the loader then reports the file as too short for an ELF header).
+    /// Not `metadata()`: std implements it with `statx`, which urunc's
+    /// seccomp allow-list for solo5-hvt traps with SIGSYS; `lseek` is on
+    /// it. Reads are positioned, so moving the file offset is harmless.
     fn size(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
+        let mut file: &File = self;
+        file.seek(SeekFrom::End(0)).unwrap_or(0)
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {

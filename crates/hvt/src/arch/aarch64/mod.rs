@@ -1,0 +1,299 @@
+//! aarch64 backend: initial vCPU state (EL1h, MMU on with the identity
+//! map, FP/SIMD enabled), hypercall decoding, register dumps.
+
+pub mod layout;
+
+use std::fmt::Write as _;
+
+use corten_abi::hvt::aarch64 as abi;
+use corten_abi::hvt::HVT_HYPERCALL_MAX;
+use kvm_bindings::{
+    kvm_vcpu_init, KVM_REG_ARM64, KVM_REG_ARM64_SYSREG, KVM_REG_ARM_CORE, KVM_REG_SIZE_U64,
+};
+use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
+
+use crate::guest_mem::{GuestAccessError, GuestMemory};
+pub use layout::{mem_size, MemSizeError};
+
+/// Where the tender writes the boot info (the guest entry's argument).
+pub const BOOT_INFO_BASE: u64 = abi::BOOT_INFO_BASE;
+/// Name of the architecture in messages.
+pub const NAME: &str = "aarch64";
+/// Name of the instruction pointer in messages.
+pub const IP_NAME: &str = "pc";
+/// Where hypercalls go, for messages.
+pub const HYPERCALL_WINDOW: &str = "MMIO addresses 0x100000008..0x100000040";
+/// `e_machine` of core files (EM_AARCH64).
+pub const ELF_MACHINE: u16 = 183;
+
+/// ID of a core register at byte offset `off` in `struct kvm_regs`.
+const fn core_reg(off: u64) -> u64 {
+    KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE as u64 | (off / 4)
+}
+/// ID of system register (op0, op1, CRn, CRm, op2).
+const fn sys_reg(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
+    KVM_REG_ARM64
+        | KVM_REG_SIZE_U64
+        | KVM_REG_ARM64_SYSREG as u64
+        | (op0 << 14)
+        | (op1 << 11)
+        | (crn << 7)
+        | (crm << 3)
+        | op2
+}
+
+// struct kvm_regs: user_pt_regs { regs[31], sp, pc, pstate }, sp_el1, ...
+const REG_X0: u64 = core_reg(0);
+const REG_SP_EL0: u64 = core_reg(31 * 8);
+const REG_PC: u64 = core_reg(32 * 8);
+const REG_PSTATE: u64 = core_reg(33 * 8);
+const REG_SP_EL1: u64 = core_reg(34 * 8);
+
+const CPACR_EL1: u64 = sys_reg(3, 0, 1, 0, 2);
+const SCTLR_EL1: u64 = sys_reg(3, 0, 1, 0, 0);
+const TTBR0_EL1: u64 = sys_reg(3, 0, 2, 0, 0);
+const TCR_EL1: u64 = sys_reg(3, 0, 2, 0, 2);
+const MAIR_EL1: u64 = sys_reg(3, 0, 10, 2, 0);
+
+/// EL1h with debug, SError, IRQ and FIQ masked.
+const PSTATE_INIT: u64 = (1 << 9) | (1 << 8) | (1 << 7) | (1 << 6) | 0b0101;
+/// CPACR_EL1.FPEN = 0b11: FP/SIMD does not trap.
+const CPACR_FPEN: u64 = 0b11 << 20;
+/// Memory attributes by index: device nGnRnE (0x00, index 0), nGnRE, GRE,
+/// normal non-cacheable, normal write-back, normal write-through.
+const MAIR_EL1_INIT: u64 = (0x04 << 8) | (0x0c << 16) | (0x44 << 24) | (0xff << 32) | (0xbb << 40);
+/// 40-bit VA in both halves, write-back cacheable inner-shareable walks,
+/// 4 KiB granules, 16-bit ASIDs, top byte ignored in TTBR0, 1 TiB PA.
+const TCR_EL1_INIT: u64 = 24 // T0SZ
+    | (24 << 16)
+    | (1 << 8)
+    | (1 << 24)
+    | (1 << 10)
+    | (1 << 26)
+    | (3 << 12)
+    | (3 << 28)
+    | (2 << 30)
+    | (1 << 36)
+    | (1 << 37)
+    | (2 << 32);
+/// MMU, data cache, instruction cache.
+const SCTLR_EL1_INIT: u64 = 1 | (1 << 2) | (1 << 12);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchError {
+    #[error("KVM: could not get the preferred vCPU target: {0}")]
+    PreferredTarget(kvm_ioctls::Error),
+    #[error("KVM: could not initialise the vCPU: {0}")]
+    VcpuInit(kvm_ioctls::Error),
+    #[error("KVM: could not set register {name}: {source}")]
+    SetReg {
+        name: &'static str,
+        source: kvm_ioctls::Error,
+    },
+    #[error("KVM: could not read register {name}: {source}")]
+    GetReg {
+        name: &'static str,
+        source: kvm_ioctls::Error,
+    },
+    #[error("could not write the guest page tables: {0}")]
+    Layout(#[from] GuestAccessError),
+}
+
+/// What the backend set up, for the boot info.
+pub struct VcpuInfo {
+    /// Generic timer (CNTVCT_EL0) frequency in Hz.
+    pub cycle_freq: u64,
+}
+
+/// Options of the aarch64 backend (none yet).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArchOptions {}
+
+/// Writes the guest page tables.
+pub fn setup_memory(mem: &mut GuestMemory, _opts: ArchOptions) -> Result<(), ArchError> {
+    layout::write_page_tables(mem)?;
+    Ok(())
+}
+
+/// Per-VM set-up before the vCPU runs (none on aarch64).
+pub fn setup_vm(_vm: &VmFd) -> Result<(), ArchError> {
+    Ok(())
+}
+
+fn set(vcpu: &VcpuFd, name: &'static str, id: u64, value: u64) -> Result<(), ArchError> {
+    vcpu.set_one_reg(id, &value.to_le_bytes())
+        .map(|_| ())
+        .map_err(|source| ArchError::SetReg { name, source })
+}
+
+fn get(vcpu: &VcpuFd, id: u64) -> Result<u64, kvm_ioctls::Error> {
+    let mut b = [0u8; 8];
+    vcpu.get_one_reg(id, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+/// The host's generic timer frequency; guests read the same counter.
+fn counter_frequency() -> u64 {
+    let freq: u64;
+    // SAFETY: CNTFRQ_EL0 is readable at EL0 on Linux and has no side
+    // effects.
+    unsafe { std::arch::asm!("mrs {}, cntfrq_el0", out(reg) freq, options(nomem, nostack)) };
+    freq
+}
+
+/// Initialises the vCPU and its registers for `entry`.
+pub fn setup_vcpu(
+    _kvm: &Kvm,
+    vm: &VmFd,
+    vcpu: &VcpuFd,
+    entry: u64,
+    mem_size: u64,
+) -> Result<VcpuInfo, ArchError> {
+    let mut init = kvm_vcpu_init::default();
+    vm.get_preferred_target(&mut init)
+        .map_err(ArchError::PreferredTarget)?;
+    vcpu.vcpu_init(&init).map_err(ArchError::VcpuInit)?;
+
+    let cpacr = get(vcpu, CPACR_EL1).map_err(|source| ArchError::GetReg {
+        name: "CPACR_EL1",
+        source,
+    })?;
+    set(
+        vcpu,
+        "CPACR_EL1",
+        CPACR_EL1,
+        (cpacr & !(0b11 << 20)) | CPACR_FPEN,
+    )?;
+    set(vcpu, "MAIR_EL1", MAIR_EL1, MAIR_EL1_INIT)?;
+    set(vcpu, "TCR_EL1", TCR_EL1, TCR_EL1_INIT)?;
+    set(vcpu, "TTBR0_EL1", TTBR0_EL1, abi::PGD_BASE)?;
+    set(vcpu, "SCTLR_EL1", SCTLR_EL1, SCTLR_EL1_INIT)?;
+
+    set(vcpu, "PSTATE", REG_PSTATE, PSTATE_INIT)?;
+    // AAPCS64: 16-byte aligned stack.
+    set(vcpu, "SP_EL1", REG_SP_EL1, mem_size - 16)?;
+    set(vcpu, "X0", REG_X0, BOOT_INFO_BASE)?;
+    set(vcpu, "PC", REG_PC, entry)?;
+    Ok(VcpuInfo {
+        cycle_freq: counter_frequency(),
+    })
+}
+
+/// A VM exit the architecture-independent loop understands.
+pub enum Exit {
+    /// A well-formed hypercall: number and guest-physical argument address.
+    Hypercall { nr: u32, arg: u64 },
+    /// Port I/O (never on aarch64).
+    BadIo { port: u64, len: usize, write: bool },
+    /// Any other MMIO access. Inside guest memory it means the host mapping
+    /// refused the access (a write to host-read-only text).
+    Mmio { addr: u64, len: usize, write: bool },
+}
+
+/// Decodes an MMIO exit; `None` for exits that are not MMIO.
+pub fn decode_io(exit: &VcpuExit<'_>) -> Option<Exit> {
+    match exit {
+        VcpuExit::MmioWrite(addr, data) => {
+            let base = abi::HYPERCALL_MMIO_BASE;
+            let end = abi::hypercall_address(HVT_HYPERCALL_MAX);
+            match <[u8; 4]>::try_from(&data[..]) {
+                Ok(bytes) if *addr >= base && *addr < end => Some(Exit::Hypercall {
+                    nr: ((*addr - base) >> 3) as u32,
+                    arg: u64::from(u32::from_le_bytes(bytes)),
+                }),
+                _ => Some(Exit::Mmio {
+                    addr: *addr,
+                    len: data.len(),
+                    write: true,
+                }),
+            }
+        }
+        VcpuExit::MmioRead(addr, data) => Some(Exit::Mmio {
+            addr: *addr,
+            len: data.len(),
+            write: false,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether the guest cannot take exceptions at all (never decided on
+/// aarch64: KVM reports those as a synchronous external abort instead).
+pub fn exceptions_undeliverable(_vcpu: &VcpuFd) -> bool {
+    false
+}
+
+/// The guest's program counter, for short messages.
+pub fn instruction_pointer(vcpu: &VcpuFd) -> Option<u64> {
+    get(vcpu, REG_PC).ok()
+}
+
+/// A multi-line dump of the guest's registers.
+pub fn register_dump(vcpu: &VcpuFd) -> String {
+    let mut s = String::new();
+    let rd = |id| get(vcpu, id).map_or_else(|_| "?".to_owned(), |v| format!("{v:#018x}"));
+    let _ = writeln!(
+        s,
+        "pc={} pstate={} sp_el1={} sp_el0={}",
+        rd(REG_PC),
+        rd(REG_PSTATE),
+        rd(REG_SP_EL1),
+        rd(REG_SP_EL0)
+    );
+    for row in 0..8u64 {
+        let mut line = String::new();
+        for col in 0..4u64 {
+            let n = row * 4 + col;
+            if n < 31 {
+                let _ = write!(line, "x{n:<2}={} ", rd(core_reg(n * 8)));
+            }
+        }
+        let _ = writeln!(s, "{}", line.trim_end());
+    }
+    s
+}
+
+/// The guest's trap frame (halt cookie), as text: the first words.
+pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
+    let words = mem.read::<[u64; 4]>(cookie).ok()?;
+    Some(format!(
+        "guest trap frame at {cookie:#x}: {:#x} {:#x} {:#x} {:#x}",
+        words[0], words[1], words[2], words[3]
+    ))
+}
+
+/// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
+/// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112.
+pub fn core_prstatus(vcpu: &VcpuFd, _mem: &GuestMemory, _cookie: Option<u64>) -> Vec<u8> {
+    const PR_REG: usize = 112;
+    let mut out = vec![0u8; 392];
+    for i in 0..34u64 {
+        let id = match i {
+            31 => REG_SP_EL1,
+            32 => REG_PC,
+            33 => REG_PSTATE,
+            n => core_reg(n * 8),
+        };
+        let v = get(vcpu, id).unwrap_or(0);
+        let at = PR_REG + i as usize * 8;
+        if let Some(dst) = out.get_mut(at..at + 8) {
+            dst.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_ids_match_the_kernel() {
+        // Values from the Linux uapi (KVM_REG_ARM_CORE_REG(regs.pc) etc.).
+        assert_eq!(REG_PC, 0x6030_0000_0010_0040);
+        assert_eq!(REG_PSTATE, 0x6030_0000_0010_0042);
+        assert_eq!(REG_SP_EL1, 0x6030_0000_0010_0044);
+        assert_eq!(SCTLR_EL1, 0x6030_0000_0013_c080);
+        assert_eq!(TCR_EL1, 0x6030_0000_0013_c102);
+    }
+}

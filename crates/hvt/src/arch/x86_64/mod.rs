@@ -1,0 +1,387 @@
+//! x86_64 backend: initial vCPU state, hypercall decoding, register dumps.
+
+pub mod layout;
+pub mod ring3;
+
+use std::fmt::Write as _;
+
+use corten_abi::hvt::x86_64 as abi;
+use corten_abi::hvt::HVT_HYPERCALL_MAX;
+use kvm_bindings::{kvm_regs, kvm_sregs, kvm_xcrs, KVM_MAX_CPUID_ENTRIES};
+use kvm_ioctls::{Cap, Kvm, VcpuExit, VcpuFd, VmFd};
+
+use crate::guest_mem::{GuestAccessError, GuestMemory};
+pub use layout::{mem_size, MemSizeError};
+
+/// Where the tender writes the boot info (the guest entry's argument).
+pub const BOOT_INFO_BASE: u64 = abi::BOOT_INFO_BASE;
+
+/// Name of the architecture in messages.
+pub const NAME: &str = "x86_64";
+/// Name of the instruction pointer in messages.
+pub const IP_NAME: &str = "rip";
+/// Where hypercalls go, for messages.
+pub const HYPERCALL_WINDOW: &str = "ports 0x501..0x508";
+
+const CR0_PE: u64 = 1 << 0;
+const CR0_NE: u64 = 1 << 5;
+const CR0_WP: u64 = 1 << 16;
+const CR0_PG: u64 = 1 << 31;
+const CR4_PAE: u64 = 1 << 5;
+const CR4_OSFXSR: u64 = 1 << 9;
+const CR4_OSXMMEXCPT: u64 = 1 << 10;
+const CR4_OSXSAVE: u64 = 1 << 18;
+const EFER_LME: u64 = 1 << 8;
+const EFER_LMA: u64 = 1 << 10;
+/// Bit 1 of RFLAGS is reserved and always set.
+const RFLAGS_INIT: u64 = 0x2;
+
+/// CPUID.1:ECX.XSAVE
+const CPUID1_ECX_XSAVE: u32 = 1 << 26;
+/// XCR0 components the tender enables when the host offers them: x87,
+/// SSE, AVX, and the three AVX-512 components together.
+const XCR0_X87: u64 = 1 << 0;
+const XCR0_SSE: u64 = 1 << 1;
+const XCR0_AVX: u64 = 1 << 2;
+const XCR0_AVX512: u64 = 0b111 << 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchError {
+    #[error("KVM: could not read the host's supported CPUID: {0}")]
+    SupportedCpuid(kvm_ioctls::Error),
+    #[error("KVM: could not set the vCPU's CPUID: {0}")]
+    SetCpuid(kvm_ioctls::Error),
+    #[error("KVM: could not set the vCPU's special registers: {0}")]
+    SetSregs(kvm_ioctls::Error),
+    #[error("KVM: could not set the vCPU's general registers: {0}")]
+    SetRegs(kvm_ioctls::Error),
+    #[error("KVM: could not enable extended FPU state (XCR0 = {xcr0:#x}): {source}")]
+    SetXcrs {
+        xcr0: u64,
+        source: kvm_ioctls::Error,
+    },
+    #[error(
+        "KVM: the host cannot report the guest TSC frequency (KVM_CAP_GET_TSC_KHZ missing); \
+         hvt guests need it to keep time"
+    )]
+    NoTscKhz,
+    #[error("KVM: host TSC is unstable, cannot continue (KVM_GET_TSC_KHZ returned EIO)")]
+    UnstableTsc,
+    #[error("KVM: could not read the guest TSC frequency: {0}")]
+    TscKhz(std::io::Error),
+    #[error("could not write the guest page tables and GDT: {0}")]
+    Layout(#[from] GuestAccessError),
+}
+
+/// What the backend set up, for the boot info.
+pub struct VcpuInfo {
+    /// TSC frequency in Hz.
+    pub cycle_freq: u64,
+}
+
+/// Options of the x86_64 backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArchOptions {
+    /// Build page tables that allow running the guest at CPL 3.
+    pub ring3: bool,
+}
+
+/// Writes the guest-side structures the ABI puts in low memory.
+pub fn setup_memory(mem: &mut GuestMemory, opts: ArchOptions) -> Result<(), ArchError> {
+    layout::write_gdt(mem)?;
+    layout::write_page_tables(
+        mem,
+        layout::PagingMode {
+            user_accessible: opts.ring3,
+        },
+    )?;
+    if opts.ring3 {
+        ring3::setup_memory(mem)?;
+    }
+    Ok(())
+}
+
+/// Per-VM set-up that must happen before the vCPU exists (none on x86_64).
+pub fn setup_vm(_vm: &VmFd) -> Result<(), ArchError> {
+    Ok(())
+}
+
+/// Sets CPUID, XCR0, control/segment registers, the entry registers, and
+/// reads the TSC frequency.
+pub fn setup_vcpu(
+    kvm: &Kvm,
+    _vm: &VmFd,
+    vcpu: &VcpuFd,
+    entry: u64,
+    mem_size: u64,
+) -> Result<VcpuInfo, ArchError> {
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(ArchError::SupportedCpuid)?;
+    vcpu.set_cpuid2(&cpuid).map_err(ArchError::SetCpuid)?;
+
+    let leaf = |function: u32, index: u32| {
+        cpuid
+            .as_slice()
+            .iter()
+            .find(|e| e.function == function && e.index == index)
+            .copied()
+    };
+    let has_xsave = leaf(1, 0).is_some_and(|e| e.ecx & CPUID1_ECX_XSAVE != 0);
+
+    let mut sregs = kvm_sregs {
+        cr0: CR0_PE | CR0_PG | CR0_NE | CR0_WP,
+        cr3: abi::PML4_BASE,
+        cr4: CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | if has_xsave { CR4_OSXSAVE } else { 0 },
+        efer: EFER_LME | EFER_LMA,
+        cs: layout::Segment::CODE.to_kvm(),
+        ss: layout::Segment::DATA.to_kvm(),
+        ds: layout::Segment::DATA.to_kvm(),
+        es: layout::Segment::DATA.to_kvm(),
+        fs: layout::Segment::DATA.to_kvm(),
+        gs: layout::Segment::DATA.to_kvm(),
+        tr: layout::Segment::TSS.to_kvm(),
+        ldt: layout::Segment::UNUSABLE.to_kvm(),
+        ..Default::default()
+    };
+    sregs.gdt.base = abi::GDT_BASE;
+    sregs.gdt.limit = layout::GDT_ENTRIES * 8 - 1;
+    vcpu.set_sregs(&sregs).map_err(ArchError::SetSregs)?;
+
+    if has_xsave {
+        // Offer AVX (and AVX-512) state to the guest when the host has it,
+        // so unikernels compiled for those extensions can use them.
+        let supported = leaf(0xd, 0).map_or(0, |e| u64::from(e.eax) | (u64::from(e.edx) << 32));
+        let mut xcr0 = XCR0_X87 | XCR0_SSE;
+        if supported & XCR0_AVX != 0 {
+            xcr0 |= XCR0_AVX;
+            if supported & XCR0_AVX512 == XCR0_AVX512 {
+                xcr0 |= XCR0_AVX512;
+            }
+        }
+        let mut xcrs = kvm_xcrs {
+            nr_xcrs: 1,
+            ..Default::default()
+        };
+        xcrs.xcrs[0].xcr = 0;
+        xcrs.xcrs[0].value = xcr0;
+        vcpu.set_xcrs(&xcrs)
+            .map_err(|source| ArchError::SetXcrs { xcr0, source })?;
+    }
+
+    if !kvm.check_extension(Cap::GetTscKhz) {
+        return Err(ArchError::NoTscKhz);
+    }
+    let tsc_khz = vcpu.get_tsc_khz().map_err(|_| {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EIO) {
+            ArchError::UnstableTsc
+        } else {
+            ArchError::TscKhz(err)
+        }
+    })?;
+
+    // System V ABI: (%rsp + 8) is 16-byte aligned at function entry; the
+    // boot info pointer is the first argument.
+    let regs = kvm_regs {
+        rip: entry,
+        rflags: RFLAGS_INIT,
+        rsp: mem_size - 8,
+        rdi: BOOT_INFO_BASE,
+        ..Default::default()
+    };
+    vcpu.set_regs(&regs).map_err(ArchError::SetRegs)?;
+
+    Ok(VcpuInfo {
+        cycle_freq: u64::from(tsc_khz) * 1000,
+    })
+}
+
+/// A VM exit the architecture-independent loop understands.
+pub enum Exit {
+    /// A well-formed hypercall: number and guest-physical argument address.
+    Hypercall { nr: u32, arg: u64 },
+    /// Any other port I/O the guest attempted.
+    BadIo { port: u64, len: usize, write: bool },
+    /// An access to a guest-physical address with no RAM behind it as far
+    /// as KVM could tell. Inside guest memory this means the host mapping
+    /// refused the access (a write to host-read-only text): KVM with shadow
+    /// paging reports that as MMIO rather than failing KVM_RUN with EFAULT.
+    Mmio { addr: u64, len: usize, write: bool },
+}
+
+/// Decodes a port-I/O exit; `None` for exits that are not I/O.
+pub fn decode_io(exit: &VcpuExit<'_>) -> Option<Exit> {
+    match exit {
+        VcpuExit::IoOut(port, data) => {
+            let base = abi::HYPERCALL_PIO_BASE;
+            let in_range = *port >= base && u32::from(*port - base) < HVT_HYPERCALL_MAX;
+            match <[u8; 4]>::try_from(&data[..]) {
+                Ok(bytes) if in_range => Some(Exit::Hypercall {
+                    nr: u32::from(*port - base),
+                    arg: u64::from(u32::from_le_bytes(bytes)),
+                }),
+                _ => Some(Exit::BadIo {
+                    port: u64::from(*port),
+                    len: data.len(),
+                    write: true,
+                }),
+            }
+        }
+        VcpuExit::IoIn(port, data) => Some(Exit::BadIo {
+            port: u64::from(*port),
+            len: data.len(),
+            write: false,
+        }),
+        VcpuExit::MmioRead(addr, data) => Some(Exit::Mmio {
+            addr: *addr,
+            len: data.len(),
+            write: false,
+        }),
+        VcpuExit::MmioWrite(addr, data) => Some(Exit::Mmio {
+            addr: *addr,
+            len: data.len(),
+            write: true,
+        }),
+        _ => None,
+    }
+}
+
+/// The guest has no interrupt descriptor table, so any exception it
+/// raises cannot be delivered (an emulating KVM reports that as an
+/// emulation failure rather than a triple fault).
+pub fn exceptions_undeliverable(vcpu: &VcpuFd) -> bool {
+    vcpu.get_sregs().is_ok_and(|s| s.idt.limit == 0)
+}
+
+/// The guest's instruction pointer, for short messages.
+pub fn instruction_pointer(vcpu: &VcpuFd) -> Option<u64> {
+    vcpu.get_regs().ok().map(|r| r.rip)
+}
+
+/// A multi-line dump of the guest's registers.
+pub fn register_dump(vcpu: &VcpuFd) -> String {
+    let mut s = String::new();
+    match vcpu.get_regs() {
+        Ok(r) => {
+            let _ = writeln!(
+                s,
+                "rip={:#018x} rsp={:#018x} rflags={:#010x}",
+                r.rip, r.rsp, r.rflags
+            );
+            let _ = writeln!(
+                s,
+                "rax={:#018x} rbx={:#018x} rcx={:#018x} rdx={:#018x}",
+                r.rax, r.rbx, r.rcx, r.rdx
+            );
+            let _ = writeln!(
+                s,
+                "rsi={:#018x} rdi={:#018x} rbp={:#018x} r8 ={:#018x}",
+                r.rsi, r.rdi, r.rbp, r.r8
+            );
+            let _ = writeln!(
+                s,
+                "r9 ={:#018x} r10={:#018x} r11={:#018x} r12={:#018x}",
+                r.r9, r.r10, r.r11, r.r12
+            );
+            let _ = writeln!(
+                s,
+                "r13={:#018x} r14={:#018x} r15={:#018x}",
+                r.r13, r.r14, r.r15
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(s, "(general registers unavailable: {e})");
+        }
+    }
+    match vcpu.get_sregs() {
+        Ok(sr) => {
+            let _ = writeln!(
+                s,
+                "cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} efer={:#x}",
+                sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.efer
+            );
+            let _ = writeln!(
+                s,
+                "cs={:#x} ss={:#x} gdt={:#x}/{:#x} idt={:#x}/{:#x}",
+                sr.cs.selector,
+                sr.ss.selector,
+                sr.gdt.base,
+                sr.gdt.limit,
+                sr.idt.base,
+                sr.idt.limit
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(s, "(special registers unavailable: {e})");
+        }
+    }
+    s
+}
+
+/// The guest's trap frame (the halt cookie of a guest exception), as text.
+pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
+    let t = mem.read::<abi::TrapRegs>(cookie).ok()?;
+    Some(format!(
+        "guest trap frame: rip={:#x} rsp={:#x} rflags={:#x} cs={:#x} ss={:#x} \
+         error code={:#x} cr2={:#x}",
+        t.rip, t.rsp, t.rflags, t.cs, t.ss, t.ec, t.cr2
+    ))
+}
+
+/// `e_machine` of core files (EM_X86_64).
+pub const ELF_MACHINE: u16 = 62;
+
+/// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
+/// 336 bytes): zeroes except `pr_reg`, a `struct user_regs_struct` at
+/// offset 112, filled from the vCPU and, when the guest passed its trap
+/// frame as the halt cookie, from that frame (where the fault happened).
+pub fn core_prstatus(vcpu: &VcpuFd, mem: &GuestMemory, cookie: Option<u64>) -> Vec<u8> {
+    const PR_REG: usize = 112;
+    let mut out = vec![0u8; 336];
+    let r = vcpu.get_regs().unwrap_or_default();
+    let s = vcpu.get_sregs().unwrap_or_default();
+    // user_regs_struct order.
+    let mut regs: [u64; 27] = [
+        r.r15,
+        r.r14,
+        r.r13,
+        r.r12,
+        r.rbp,
+        r.rbx,
+        r.r11,
+        r.r10,
+        r.r9,
+        r.r8,
+        r.rax,
+        r.rcx,
+        r.rdx,
+        r.rsi,
+        r.rdi,
+        u64::MAX, // orig_rax
+        r.rip,
+        u64::from(s.cs.selector),
+        r.rflags,
+        r.rsp,
+        u64::from(s.ss.selector),
+        s.fs.base,
+        s.gs.base,
+        u64::from(s.ds.selector),
+        u64::from(s.es.selector),
+        u64::from(s.fs.selector),
+        u64::from(s.gs.selector),
+    ];
+    if let Some(frame) = cookie.and_then(|c| mem.read::<abi::TrapRegs>(c).ok()) {
+        regs[16] = frame.rip;
+        regs[17] = frame.cs;
+        regs[18] = frame.rflags;
+        regs[19] = frame.rsp;
+        regs[20] = frame.ss;
+    }
+    for (i, v) in regs.iter().enumerate() {
+        if let Some(dst) = out.get_mut(PR_REG + i * 8..PR_REG + i * 8 + 8) {
+            dst.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}

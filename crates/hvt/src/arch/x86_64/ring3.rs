@@ -1,0 +1,503 @@
+//! Ring-3 execution: run the guest at CPL 3 once it has booted.
+//!
+//! Why: on hosts whose KVM is the PVM ("pagetable-based virtual machine")
+//! backend, as on the nested machines Corten is tested on, a guest running
+//! at CPL 0 is *emulated instruction by instruction* (about 1 µs each) and
+//! the emulator cannot execute most SSE instructions at all (upstream's
+//! `test_fpu` dies there with a KVM internal error). Code at CPL 3 runs
+//! natively. Solo5 guests never need CPL 0 after boot except for a few
+//! privileged instructions, so the tender moves the guest to CPL 3 at its
+//! first hypercall and handles those instructions behind its back.
+//!
+//! How, without changing a byte of guest-owned memory:
+//! 1. The page tables get the user bit (at boot; no effect at CPL 0 since
+//!    SMEP/SMAP are off).
+//! 2. At a hypercall exit, once the guest has loaded its own GDT, IDT and
+//!    TSS, the tender copies them into its scratch area below 1 MiB (guest
+//!    read-only): the GDT gains a DPL-3 code and data descriptor; the TSS
+//!    gains an all-ports-allowed I/O bitmap so hypercall `out`s work at
+//!    CPL 3; the IDT's #GP gate points at a small shim. It then loads CS/SS
+//!    (and DS/ES/FS/GS, keeping the FS/GS bases) with the DPL-3 selectors.
+//! 3. The shim (below) runs for every #GP. A #GP at CPL 0 is the guest's
+//!    own and goes to the guest's handler unchanged. At CPL 3 it emulates
+//!    `rdtsc` and `wrmsr` (TLS base) in place; any other instruction is
+//!    retried at CPL 0 by rewriting the interrupt frame's CS/SS, and the
+//!    shim raises a flag so the tender moves the guest back to CPL 3 at the
+//!    next hypercall.
+//!
+//! Exceptions other than #GP reach the guest's handlers as before (all of
+//! Solo5's gates use IST stacks, which the tender requires before
+//! switching). The tender never switches while the guest runs on one of its
+//! IST stacks (it could be inside a handler). Everything the guest can
+//! observe: CS/SS selectors with RPL 3 in trap frames, and addresses of the
+//! descriptor tables. Security is unchanged: all of this is inside the VM.
+//!
+//! Enabled automatically when the host's KVM is PVM (see [`enabled`]);
+//! `CORTEN_HVT_RING3=1` forces it on, `=0` off.
+
+use corten_abi::hvt::x86_64 as abi;
+use kvm_bindings::{kvm_segment, kvm_sregs};
+use kvm_ioctls::{Cap, Kvm};
+
+use super::layout::Segment;
+use crate::guest_mem::GuestMemory;
+use crate::vm::Vm;
+
+/// Scratch area (guest-physical = guest-virtual), inside the boot-info
+/// megabyte that the guest maps read-only.
+const SCRATCH_GDT: u64 = 0x2_0000;
+const SCRATCH_IDT: u64 = 0x2_1000;
+const SCRATCH_SHIM: u64 = 0x2_2000;
+/// The one guest-writable scratch page: the shim's "retried at CPL 0" flag.
+pub const FLAG_PAGE: u64 = 0x2_3000;
+const SCRATCH_TSS: u64 = 0x2_4000;
+/// 64-bit TSS: 0x68 bytes, then the I/O bitmap for all 65536 ports and the
+/// terminating 0xff byte.
+const TSS_SIZE: u64 = 0x68;
+const IOMAP_SIZE: u64 = 0x2000;
+const TSS_LIMIT: u32 = (TSS_SIZE + IOMAP_SIZE) as u32;
+/// Largest guest GDT copied (leaving room for two more descriptors).
+const MAX_GDT_BYTES: u64 = 0x1000 - 16;
+/// #GP
+const GP_VECTOR: u64 = 13;
+/// Distance below an IST/RSP0 pointer treated as "on that stack".
+const STACK_GUARD: u64 = 0x4000;
+
+/// The #GP shim (assembled; see the listing). Patched at the offsets below.
+///
+/// ```text
+/// 00 test byte [rsp+16], 3      ; CPL of the faulting code
+/// 05 jz   forward               ; CPL 0: the guest's own #GP
+/// 07 push rax
+/// 08 mov  rax, [rsp+16]         ; faulting RIP
+/// 0d cmp  word [rax], 0x310f    ; rdtsc?
+/// 12 je   do_rdtsc
+/// 14 cmp  word [rax], 0x300f    ; wrmsr?
+/// 19 je   do_wrmsr
+/// 1b pop  rax
+/// 1c mov  qword [rsp+16], KCS   ; retry at CPL 0
+/// 25 mov  qword [rsp+40], KSS
+/// 2e mov  byte [FLAG], 1        ; ask the tender to switch back
+/// 36 add  rsp, 8                ; drop the error code
+/// 3a iretq
+/// 3c do_rdtsc: pop rax; rdtsc; add qword [rsp+8], 2; add rsp, 8; iretq
+/// 4b do_wrmsr: pop rax; wrmsr; add qword [rsp+8], 2; add rsp, 8; iretq
+/// 5a forward: jmp [rip+0]
+/// 60 .quad ORIG                 ; the guest's #GP handler
+/// ```
+const SHIM: [u8; 104] = [
+    0xf6, 0x44, 0x24, 0x10, 0x03, 0x74, 0x53, 0x50, 0x48, 0x8b, 0x44, 0x24, 0x10, 0x66, 0x81, 0x38,
+    0x0f, 0x31, 0x74, 0x28, 0x66, 0x81, 0x38, 0x0f, 0x30, 0x74, 0x30, 0x58, 0x48, 0xc7, 0x44, 0x24,
+    0x10, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x44, 0x24, 0x28, 0x00, 0x00, 0x00, 0x00, 0xc6, 0x04,
+    0x25, 0x00, 0x00, 0x00, 0x00, 0x01, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0x58, 0x0f, 0x31, 0x48,
+    0x83, 0x44, 0x24, 0x08, 0x02, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0x58, 0x0f, 0x30, 0x48, 0x83,
+    0x44, 0x24, 0x08, 0x02, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00,
+    0, 0, 0, 0, 0, 0, 0, 0,
+];
+const SHIM_KCS: usize = 0x21;
+const SHIM_KSS: usize = 0x2a;
+const SHIM_FLAG: usize = 0x31;
+const SHIM_ORIG: usize = 0x60;
+
+/// Page-table bits for the flag page.
+const PTE_P_RW_U: u64 = 0b111;
+
+/// Whether ring-3 execution is wanted on this host: `CORTEN_HVT_RING3`
+/// (1/on, 0/off) decides if set; otherwise when the host's KVM emulates
+/// CPL 0. That is the PVM backend: /sys/module/kvm_pvm exists, or, where
+/// /sys is not mounted (urunc), KVM lacks both SMM and nested-state support,
+/// which every VMX/SVM KVM has and PVM does not. A wrong guess costs nothing
+/// but speed either way: ring-3 execution is correct on any host.
+pub fn enabled(kvm: &Kvm) -> bool {
+    match std::env::var("CORTEN_HVT_RING3").as_deref() {
+        Ok("1") | Ok("on") => return true,
+        Ok("0") | Ok("off") => return false,
+        _ => {}
+    }
+    // access(2), not statx: the former is on urunc's allow-list.
+    // SAFETY: NUL-terminated path literals.
+    if unsafe { libc::access(c"/sys/module/kvm_pvm".as_ptr(), libc::F_OK) } == 0 {
+        return true;
+    }
+    // SAFETY: as above.
+    let sys_mounted = unsafe { libc::access(c"/sys/module".as_ptr(), libc::F_OK) } == 0;
+    !sys_mounted
+        && kvm.check_extension_int(Cap::X86Smm) == 0
+        && kvm.check_extension_int(Cap::NestedState) == 0
+}
+
+/// Makes the flag page guest-writable. Call after the page tables exist.
+pub fn setup_memory(mem: &mut GuestMemory) -> Result<(), crate::guest_mem::GuestAccessError> {
+    mem.write::<u64>(
+        abi::PT0E_BASE + FLAG_PAGE / 0x1000 * 8,
+        FLAG_PAGE | PTE_P_RW_U,
+    )?;
+    mem.write::<u8>(FLAG_PAGE, 0)
+}
+
+/// Why the guest was not moved to CPL 3 (yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotYet {
+    Registers,
+    NotCpl0,
+    ForeignPageTables,
+    NoGuestTables,
+    TableSize,
+    IstMissing,
+    OnInterruptStack,
+    Memory,
+}
+
+/// State of ring-3 execution.
+pub struct Ring3 {
+    /// The guest is (or was last put) at CPL 3 with our tables loaded.
+    active: bool,
+    /// Selectors of the guest's own CPL-0 code and stack segments.
+    kernel_cs: u16,
+    kernel_ss: u16,
+    /// Switches so far (for statistics).
+    pub switches: u64,
+    /// Last reason the switch was declined.
+    pub last_refusal: Option<NotYet>,
+    /// Declined attempts in a row; after [`MAX_ATTEMPTS`] the tender stops
+    /// trying (a guest that never qualifies pays no per-exit cost).
+    attempts: u32,
+}
+
+/// Hypercall exits a guest gets to qualify for CPL 3.
+const MAX_ATTEMPTS: u32 = 64;
+
+impl Default for Ring3 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ring3 {
+    pub fn new() -> Ring3 {
+        Ring3 {
+            active: false,
+            kernel_cs: 0,
+            kernel_ss: 0,
+            switches: 0,
+            last_refusal: None,
+            attempts: 0,
+        }
+    }
+
+    /// One line for `CORTEN_HVT_STATS=1`.
+    pub fn summary(&self) -> String {
+        match (self.switches, self.last_refusal) {
+            (0, why) => format!("ring-3 execution on, guest never moved to CPL 3 ({why:?})"),
+            (n, _) => format!("ring-3 execution on, guest moved to CPL 3 {n} time(s)"),
+        }
+    }
+
+    /// Called after every hypercall exit.
+    pub fn after_exit(&mut self, vm: &mut Vm) {
+        if self.active {
+            // Only the shim's retry path brings the guest back to CPL 0
+            // outside an exception handler; it raises the flag.
+            if vm.mem.read::<u8>(FLAG_PAGE).unwrap_or(0) == 0 {
+                return;
+            }
+            let _ = vm.mem.write::<u8>(FLAG_PAGE, 0);
+        } else if self.attempts >= MAX_ATTEMPTS {
+            return;
+        }
+        match self.switch(vm) {
+            Ok(()) => {
+                self.active = true;
+                self.switches += 1;
+                self.last_refusal = None;
+                self.attempts = 0;
+            }
+            Err(why) => {
+                self.last_refusal = Some(why);
+                self.attempts += 1;
+                if self.active && self.attempts < MAX_ATTEMPTS {
+                    // Try again at the next exit.
+                    let _ = vm.mem.write::<u8>(FLAG_PAGE, 1);
+                }
+            }
+        }
+    }
+
+    fn switch(&mut self, vm: &mut Vm) -> Result<(), NotYet> {
+        let mut sregs = vm.vcpu.get_sregs().map_err(|_| NotYet::Registers)?;
+        if sregs.cs.dpl != 0 {
+            return Err(NotYet::NotCpl0);
+        }
+        if sregs.cr3 & !0xfff != abi::PML4_BASE || sregs.cs.l == 0 {
+            return Err(NotYet::ForeignPageTables);
+        }
+        let regs = vm.vcpu.get_regs().map_err(|_| NotYet::Registers)?;
+        let ours = sregs.gdt.base == SCRATCH_GDT
+            && sregs.idt.base == SCRATCH_IDT
+            && sregs.tr.base == SCRATCH_TSS;
+        if !ours {
+            self.install_tables(&mut vm.mem, &sregs, regs.rsp)?;
+            sregs.gdt.base = SCRATCH_GDT;
+            sregs.gdt.limit = self.user_gdt_limit(&sregs);
+            sregs.idt.base = SCRATCH_IDT;
+            sregs.tr.base = SCRATCH_TSS;
+            sregs.tr.limit = TSS_LIMIT;
+            sregs.tr.type_ = 11; // busy 64-bit TSS
+            self.kernel_cs = sregs.cs.selector;
+            self.kernel_ss = sregs.ss.selector;
+            write_shim(&mut vm.mem, self.kernel_cs, self.kernel_ss).map_err(|_| NotYet::Memory)?;
+        } else if self.on_interrupt_stack(&vm.mem, &sregs, regs.rsp) {
+            return Err(NotYet::OnInterruptStack);
+        }
+        let first_user = u64::from(sregs.gdt.limit + 1) / 8 - 2;
+        let code = user_segment(first_user as u16, true);
+        let data = user_segment(first_user as u16 + 1, false);
+        sregs.cs = code;
+        sregs.ss = data;
+        // DPL-3 data selectors everywhere, so that no return to CPL 3
+        // nulls them (which would clear the FS base on some CPUs); the
+        // bases in 64-bit mode are kept.
+        for seg in [&mut sregs.ds, &mut sregs.es, &mut sregs.fs, &mut sregs.gs] {
+            let base = seg.base;
+            *seg = data;
+            seg.base = base;
+        }
+        vm.vcpu.set_sregs(&sregs).map_err(|_| NotYet::Registers)
+    }
+
+    fn user_gdt_limit(&self, guest: &kvm_sregs) -> u16 {
+        let entries = (u64::from(guest.gdt.limit) + 1).div_ceil(8);
+        ((entries + 2) * 8 - 1) as u16
+    }
+
+    /// RSP lies just below one of the TSS's stack pointers.
+    fn on_interrupt_stack(&self, mem: &GuestMemory, sregs: &kvm_sregs, rsp: u64) -> bool {
+        let Ok(tss) = mem.slice(sregs.tr.base, TSS_SIZE) else {
+            return true;
+        };
+        stack_pointers(tss)
+            .into_iter()
+            .any(|top| top != 0 && rsp <= top && rsp + STACK_GUARD > top)
+    }
+
+    /// Copies and adapts the guest's GDT, IDT and TSS into the scratch area.
+    fn install_tables(
+        &self,
+        mem: &mut GuestMemory,
+        sregs: &kvm_sregs,
+        rsp: u64,
+    ) -> Result<(), NotYet> {
+        let gdt_len = u64::from(sregs.gdt.limit) + 1;
+        let idt_len = u64::from(sregs.idt.limit) + 1;
+        if sregs.gdt.base == abi::GDT_BASE || sregs.idt.limit == 0 || sregs.tr.selector == 0 {
+            return Err(NotYet::NoGuestTables);
+        }
+        if gdt_len > MAX_GDT_BYTES || !((GP_VECTOR + 1) * 16..=0x1000).contains(&idt_len) {
+            return Err(NotYet::TableSize);
+        }
+        let gdt = mem
+            .slice(sregs.gdt.base, gdt_len)
+            .map_err(|_| NotYet::Memory)?
+            .to_vec();
+        let idt = mem
+            .slice(sregs.idt.base, idt_len)
+            .map_err(|_| NotYet::Memory)?
+            .to_vec();
+        let tss = mem
+            .slice(sregs.tr.base, TSS_SIZE)
+            .map_err(|_| NotYet::Memory)?
+            .to_vec();
+
+        // Exceptions from CPL 3 switch stacks: every present exception gate
+        // needs an IST stack, or the TSS a usable RSP0.
+        let rsp0 = read_u64(&tss, 4);
+        for v in 0..32u64.min(idt_len / 16) {
+            let gate = idt
+                .get((v * 16) as usize..(v * 16 + 16) as usize)
+                .unwrap_or(&[]);
+            let present = gate.get(5).is_some_and(|b| b & 0x80 != 0);
+            let ist = gate.get(4).map_or(0, |b| b & 7);
+            if present && ist == 0 && rsp0 == 0 {
+                return Err(NotYet::IstMissing);
+            }
+        }
+        if stack_pointers(&tss)
+            .into_iter()
+            .any(|top| top != 0 && rsp <= top && rsp + STACK_GUARD > top)
+        {
+            return Err(NotYet::OnInterruptStack);
+        }
+
+        // GDT: the guest's descriptors with "accessed" preset (the CPU
+        // would otherwise write it into this read-only page), then ours.
+        let mut new_gdt = gdt.clone();
+        new_gdt.resize(gdt_len.div_ceil(8) as usize * 8, 0);
+        for desc in new_gdt.chunks_exact_mut(8) {
+            let s_and_present = desc.get(5).is_some_and(|b| b & 0x90 == 0x90);
+            if s_and_present {
+                if let Some(b) = desc.get_mut(5) {
+                    *b |= 1;
+                }
+            }
+        }
+        let first_user = new_gdt.len() as u16 / 8;
+        new_gdt.extend_from_slice(&descriptor(first_user, true).to_le_bytes());
+        new_gdt.extend_from_slice(&descriptor(first_user + 1, false).to_le_bytes());
+        mem.write_bytes(SCRATCH_GDT, &new_gdt)
+            .map_err(|_| NotYet::Memory)?;
+
+        // IDT: the guest's gates, #GP redirected to the shim.
+        let mut new_idt = idt;
+        let gp = (GP_VECTOR * 16) as usize;
+        let orig = gate_offset(new_idt.get(gp..gp + 16).unwrap_or(&[]));
+        if let Some(gate) = new_idt.get_mut(gp..gp + 16) {
+            set_gate_offset(gate, SCRATCH_SHIM);
+        }
+        mem.write_bytes(SCRATCH_IDT, &new_idt)
+            .map_err(|_| NotYet::Memory)?;
+        mem.write::<u64>(SCRATCH_SHIM + SHIM_ORIG as u64, orig)
+            .map_err(|_| NotYet::Memory)?;
+
+        // TSS: the guest's stack pointers, and an I/O bitmap allowing every
+        // port (the tender decides what a port means, as at CPL 0).
+        let mut new_tss = tss;
+        if let Some(iomap) = new_tss.get_mut(0x66..0x68) {
+            iomap.copy_from_slice(&(TSS_SIZE as u16).to_le_bytes());
+        }
+        mem.write_bytes(SCRATCH_TSS, &new_tss)
+            .map_err(|_| NotYet::Memory)?;
+        mem.slice_mut(SCRATCH_TSS + TSS_SIZE, IOMAP_SIZE)
+            .map_err(|_| NotYet::Memory)?
+            .fill(0);
+        mem.write::<u8>(SCRATCH_TSS + TSS_SIZE + IOMAP_SIZE, 0xff)
+            .map_err(|_| NotYet::Memory)?;
+        Ok(())
+    }
+}
+
+/// RSP0 and IST1..7 of a 64-bit TSS.
+fn stack_pointers(tss: &[u8]) -> [u64; 8] {
+    let mut out = [0u64; 8];
+    out[0] = read_u64(tss, 4);
+    for (i, slot) in out.iter_mut().enumerate().skip(1) {
+        *slot = read_u64(tss, 0x24 + (i - 1) * 8);
+    }
+    out
+}
+
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// Handler address of a 16-byte interrupt gate.
+fn gate_offset(gate: &[u8]) -> u64 {
+    let b = |i: usize| u64::from(gate.get(i).copied().unwrap_or(0));
+    b(0) | b(1) << 8 | b(6) << 16 | b(7) << 24 | b(8) << 32 | b(9) << 40 | b(10) << 48 | b(11) << 56
+}
+
+fn set_gate_offset(gate: &mut [u8], offset: u64) {
+    let bytes = offset.to_le_bytes();
+    for (dst, src) in [
+        (0, 0),
+        (1, 1),
+        (6, 2),
+        (7, 3),
+        (8, 4),
+        (9, 5),
+        (10, 6),
+        (11, 7),
+    ] {
+        if let (Some(d), Some(s)) = (gate.get_mut(dst), bytes.get(src)) {
+            *d = *s;
+        }
+    }
+}
+
+fn user_layout(index: u16, code: bool) -> Segment {
+    let mut s = if code { Segment::CODE } else { Segment::DATA };
+    s.index = index;
+    s.rpl = 3;
+    s.dpl = 3;
+    s
+}
+
+fn descriptor(index: u16, code: bool) -> u64 {
+    user_layout(index, code).descriptor()
+}
+
+fn user_segment(index: u16, code: bool) -> kvm_segment {
+    user_layout(index, code).to_kvm()
+}
+
+fn write_shim(
+    mem: &mut GuestMemory,
+    kernel_cs: u16,
+    kernel_ss: u16,
+) -> Result<(), crate::guest_mem::GuestAccessError> {
+    let orig = mem.read::<u64>(SCRATCH_SHIM + SHIM_ORIG as u64)?;
+    let mut code = SHIM;
+    let mut patch = |at: usize, bytes: &[u8]| {
+        if let Some(dst) = code.get_mut(at..at + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    };
+    patch(SHIM_KCS, &u32::from(kernel_cs).to_le_bytes());
+    patch(SHIM_KSS, &u32::from(kernel_ss).to_le_bytes());
+    patch(SHIM_FLAG, &(FLAG_PAGE as u32).to_le_bytes());
+    patch(SHIM_ORIG, &orig.to_le_bytes());
+    mem.write_bytes(SCRATCH_SHIM, &code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shim_patch_points_hold_placeholders() {
+        // mov qword [rsp+16], imm32
+        assert_eq!(
+            &SHIM[SHIM_KCS - 5..SHIM_KCS],
+            &[0x48, 0xc7, 0x44, 0x24, 0x10]
+        );
+        // mov qword [rsp+40], imm32
+        assert_eq!(
+            &SHIM[SHIM_KSS - 5..SHIM_KSS],
+            &[0x48, 0xc7, 0x44, 0x24, 0x28]
+        );
+        // mov byte [disp32], 1
+        assert_eq!(&SHIM[SHIM_FLAG - 3..SHIM_FLAG], &[0xc6, 0x04, 0x25]);
+        assert_eq!(SHIM[SHIM_FLAG + 4], 1);
+        // jmp [rip+0] right before the handler address
+        assert_eq!(&SHIM[SHIM_ORIG - 6..SHIM_ORIG], &[0xff, 0x25, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn gate_offsets_round_trip() {
+        let mut gate = [0u8; 16];
+        gate[2] = 0x08;
+        gate[4] = 2;
+        gate[5] = 0x8e;
+        set_gate_offset(&mut gate, 0x1234_5678_9abc_def0);
+        assert_eq!(gate_offset(&gate), 0x1234_5678_9abc_def0);
+        assert_eq!(gate[2], 0x08);
+        assert_eq!(gate[4], 2);
+        assert_eq!(gate[5], 0x8e);
+    }
+
+    #[test]
+    fn user_descriptors_are_dpl3() {
+        let code = descriptor(5, true);
+        assert_eq!((code >> 45) & 3, 3);
+        assert_eq!((code >> 53) & 1, 1); // 64-bit
+        assert_eq!(user_segment(5, true).selector, 5 * 8 + 3);
+        assert_eq!(user_segment(6, false).dpl, 3);
+    }
+
+    #[test]
+    fn scratch_area_fits_below_the_image() {
+        const { assert!(SCRATCH_TSS + TSS_SIZE + IOMAP_SIZE < 0x10_0000) };
+        const { assert!(SCRATCH_GDT >= 0x1_0000 + 0x4000) };
+    }
+}

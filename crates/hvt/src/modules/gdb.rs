@@ -1,0 +1,411 @@
+//! `--gdb [--gdb-port=N]`: a GDB remote stub (the `gdbstub` crate) in
+//! place of the plain exit loop. The tender waits on 127.0.0.1:N (default
+//! 1234) before the guest runs its first instruction; gdb then reads and
+//! writes registers and memory, sets software breakpoints (int3, reported
+//! by KVM through KVM_GUESTDBG_USE_SW_BP), single-steps, continues, and
+//! interrupts with Ctrl-C. Hypercalls are served as usual while the guest
+//! runs; when it halts gdb sees it exit with its status.
+//!
+//! Guest virtual addresses are taken as guest-physical ones (the identity
+//! map every hvt guest runs on). Text stays host-writable in this mode so
+//! that breakpoints can be written, and no seccomp filter is installed, as
+//! in upstream's solo5-hvt-debug.
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+
+use gdbstub::common::Signal;
+use gdbstub::conn::{Connection, ConnectionExt};
+use gdbstub::stub::run_blocking::{self, BlockingEventLoop, WaitForStopReasonError};
+use gdbstub::stub::{DisconnectReason, GdbStub, SingleThreadStopReason};
+use gdbstub::target::ext::base::singlethread::{
+    SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
+    SingleThreadSingleStepOps,
+};
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps,
+};
+use gdbstub::target::{Target, TargetError, TargetResult};
+use gdbstub_arch::x86::reg::X86_64CoreRegs;
+use gdbstub_arch::x86::X86_64_SSE;
+use kvm_bindings::{
+    kvm_guest_debug, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_SW_BP,
+};
+
+use crate::diag;
+use crate::hypercall::Hypercalls;
+use crate::modules::Modules;
+use crate::run::{self, End, ExitStats, Step};
+use crate::vm::Vm;
+
+const INT3: u8 = 0xcc;
+/// How often KVM_RUN is interrupted to look for a Ctrl-C from gdb.
+const POLL_INTERVAL_US: i64 = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GdbError {
+    #[error("gdb: cannot listen on 127.0.0.1:{port}: {source}")]
+    Listen { port: u16, source: std::io::Error },
+    #[error("gdb: waiting for a debugger failed: {0}")]
+    Accept(std::io::Error),
+    #[error("gdb: cannot set up the Ctrl-C timer: {0}")]
+    Timer(std::io::Error),
+}
+
+/// The debugged VM, as gdbstub's `Target`.
+struct Session<'a> {
+    vm: &'a mut Vm,
+    hc: &'a mut Hypercalls,
+    modules: &'a mut Modules,
+    stats: ExitStats,
+    stepping: bool,
+    /// Guest address → the byte the int3 replaced.
+    breakpoints: BTreeMap<u64, u8>,
+    /// Guest debug control last given to KVM.
+    debug_control: u32,
+    end: Option<End>,
+}
+
+impl Session<'_> {
+    fn apply_debug_control(&mut self) -> Result<(), String> {
+        let mut control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+        if self.stepping {
+            control |= KVM_GUESTDBG_SINGLESTEP;
+        }
+        if control != self.debug_control {
+            let dbg = kvm_guest_debug {
+                control,
+                ..Default::default()
+            };
+            self.vm
+                .vcpu
+                .set_guest_debug(&dbg)
+                .map_err(|e| format!("KVM_SET_GUEST_DEBUG: {e}"))?;
+            self.debug_control = control;
+        }
+        Ok(())
+    }
+}
+
+impl Target for Session<'_> {
+    type Arch = X86_64_SSE;
+    type Error = String;
+
+    fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
+        BaseOps::SingleThread(self)
+    }
+
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleThreadBase for Session<'_> {
+    fn read_registers(&mut self, regs: &mut X86_64CoreRegs) -> TargetResult<(), Self> {
+        let r = self
+            .vm
+            .vcpu
+            .get_regs()
+            .map_err(|e| TargetError::Fatal(e.to_string()))?;
+        let s = self
+            .vm
+            .vcpu
+            .get_sregs()
+            .map_err(|e| TargetError::Fatal(e.to_string()))?;
+        regs.regs = [
+            r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
+            r.r12, r.r13, r.r14, r.r15,
+        ];
+        regs.rip = r.rip;
+        regs.eflags = r.rflags as u32;
+        regs.segments.cs = u32::from(s.cs.selector);
+        regs.segments.ss = u32::from(s.ss.selector);
+        regs.segments.ds = u32::from(s.ds.selector);
+        regs.segments.es = u32::from(s.es.selector);
+        regs.segments.fs = u32::from(s.fs.selector);
+        regs.segments.gs = u32::from(s.gs.selector);
+        if let Ok(f) = self.vm.vcpu.get_fpu() {
+            for (st, fpr) in regs.st.iter_mut().zip(f.fpr.iter()) {
+                if let Some(src) = fpr.get(..10) {
+                    st.copy_from_slice(src);
+                }
+            }
+            regs.fpu.fctrl = u32::from(f.fcw);
+            regs.fpu.fstat = u32::from(f.fsw);
+            regs.fpu.ftag = u32::from(f.ftwx);
+            regs.fpu.fop = u32::from(f.last_opcode);
+            regs.fpu.fioff = f.last_ip as u32;
+            regs.fpu.fooff = f.last_dp as u32;
+            for (x, src) in regs.xmm.iter_mut().zip(f.xmm.iter()) {
+                *x = u128::from_le_bytes(*src);
+            }
+            regs.mxcsr = f.mxcsr;
+        }
+        Ok(())
+    }
+
+    fn write_registers(&mut self, regs: &X86_64CoreRegs) -> TargetResult<(), Self> {
+        let mut r = self
+            .vm
+            .vcpu
+            .get_regs()
+            .map_err(|e| TargetError::Fatal(e.to_string()))?;
+        let g = regs.regs;
+        (r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp) =
+            (g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
+        (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15) =
+            (g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+        r.rip = regs.rip;
+        r.rflags = u64::from(regs.eflags);
+        self.vm
+            .vcpu
+            .set_regs(&r)
+            .map_err(|e| TargetError::Fatal(e.to_string()))
+    }
+
+    fn read_addrs(&mut self, start: u64, data: &mut [u8]) -> TargetResult<usize, Self> {
+        let size = self.vm.mem.size();
+        if start >= size {
+            return Err(TargetError::NonFatal);
+        }
+        let n = (data.len() as u64).min(size - start);
+        let src = self
+            .vm
+            .mem
+            .slice(start, n)
+            .map_err(|_| TargetError::NonFatal)?;
+        let dst = data.get_mut(..src.len()).ok_or(TargetError::NonFatal)?;
+        dst.copy_from_slice(src);
+        Ok(src.len())
+    }
+
+    fn write_addrs(&mut self, start: u64, data: &[u8]) -> TargetResult<(), Self> {
+        self.vm
+            .mem
+            .write_bytes(start, data)
+            .map_err(|_| TargetError::NonFatal)
+    }
+
+    fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleThreadResume for Session<'_> {
+    fn resume(&mut self, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        self.stepping = false;
+        Ok(())
+    }
+
+    fn support_single_step(&mut self) -> Option<SingleThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleThreadSingleStep for Session<'_> {
+    fn step(&mut self, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        self.stepping = true;
+        Ok(())
+    }
+}
+
+impl Breakpoints for Session<'_> {
+    fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SwBreakpoint for Session<'_> {
+    fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        if self.breakpoints.contains_key(&addr) {
+            return Ok(true);
+        }
+        let Ok(orig) = self.vm.mem.read::<u8>(addr) else {
+            return Ok(false);
+        };
+        if self.vm.mem.write::<u8>(addr, INT3).is_err() {
+            return Ok(false);
+        }
+        self.breakpoints.insert(addr, orig);
+        self.modules.breakpoints.insert(addr);
+        Ok(true)
+    }
+
+    fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        self.modules.breakpoints.remove(&addr);
+        match self.breakpoints.remove(&addr) {
+            Some(orig) => Ok(self.vm.mem.write::<u8>(addr, orig).is_ok()),
+            None => Ok(false),
+        }
+    }
+}
+
+struct EventLoop<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'a> BlockingEventLoop for EventLoop<'a> {
+    type Target = Session<'a>;
+    type Connection = TcpStream;
+    type StopReason = SingleThreadStopReason<u64>;
+
+    fn wait_for_stop_reason(
+        target: &mut Self::Target,
+        conn: &mut Self::Connection,
+    ) -> Result<run_blocking::Event<Self::StopReason>, WaitForStopReasonError<String, std::io::Error>>
+    {
+        target
+            .apply_debug_control()
+            .map_err(WaitForStopReasonError::Target)?;
+        loop {
+            match run::step(target.vm, target.hc, target.modules, &mut target.stats) {
+                Step::Continue => continue,
+                Step::Interrupted => {
+                    if conn
+                        .peek()
+                        .map_err(WaitForStopReasonError::Connection)?
+                        .is_some()
+                    {
+                        let byte = conn.read().map_err(WaitForStopReasonError::Connection)?;
+                        return Ok(run_blocking::Event::IncomingData(byte));
+                    }
+                }
+                Step::Debug => {
+                    if target.stepping {
+                        return Ok(run_blocking::Event::TargetStopped(
+                            SingleThreadStopReason::DoneStep,
+                        ));
+                    }
+                    // Report the breakpoint's own address whether KVM
+                    // left RIP on the int3 or just after it.
+                    let mut regs = target
+                        .vm
+                        .vcpu
+                        .get_regs()
+                        .map_err(|e| WaitForStopReasonError::Target(e.to_string()))?;
+                    if !target.breakpoints.contains_key(&regs.rip)
+                        && target.breakpoints.contains_key(&regs.rip.wrapping_sub(1))
+                    {
+                        regs.rip -= 1;
+                        target
+                            .vm
+                            .vcpu
+                            .set_regs(&regs)
+                            .map_err(|e| WaitForStopReasonError::Target(e.to_string()))?;
+                    }
+                    return Ok(run_blocking::Event::TargetStopped(
+                        SingleThreadStopReason::SwBreak(()),
+                    ));
+                }
+                Step::End(end) => {
+                    target.end = Some(end);
+                    return Ok(run_blocking::Event::TargetStopped(
+                        SingleThreadStopReason::Exited(end.status as u8),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn on_interrupt(
+        _target: &mut Self::Target,
+    ) -> Result<Option<SingleThreadStopReason<u64>>, String> {
+        Ok(Some(SingleThreadStopReason::Signal(Signal::SIGINT)))
+    }
+}
+
+extern "C" fn on_alarm(_sig: libc::c_int) {}
+
+/// A periodic SIGALRM so that KVM_RUN returns (EINTR) and the loop can
+/// look for a Ctrl-C from gdb.
+fn start_poll_timer() -> std::io::Result<()> {
+    // SAFETY: a zeroed sigaction with a handler that does nothing.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = on_alarm as *const () as usize;
+    // SAFETY: installs the no-op handler.
+    if unsafe { libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let interval = libc::timeval {
+        tv_sec: 0,
+        tv_usec: POLL_INTERVAL_US,
+    };
+    let timer = libc::itimerval {
+        it_interval: interval,
+        it_value: interval,
+    };
+    // SAFETY: a valid itimerval.
+    if unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Listens on 127.0.0.1:`port`.
+pub fn listen(port: u16) -> Result<TcpListener, GdbError> {
+    TcpListener::bind(("127.0.0.1", port)).map_err(|source| GdbError::Listen { port, source })
+}
+
+/// Waits for gdb on `listener`, then runs the guest under its control.
+pub fn serve(
+    listener: TcpListener,
+    kernel: &str,
+    vm: &mut Vm,
+    hc: &mut Hypercalls,
+    modules: &mut Modules,
+) -> Result<End, GdbError> {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    diag::print(format_args!(
+        "Waiting for a debugger. Connect to it like this:"
+    ));
+    diag::print(format_args!(
+        "\tgdb --ex=\"target remote localhost:{port}\" {kernel}"
+    ));
+    let (stream, _) = listener.accept().map_err(GdbError::Accept)?;
+    drop(listener);
+    let _ = stream.set_nodelay(true);
+    start_poll_timer().map_err(GdbError::Timer)?;
+
+    let mut session = Session {
+        vm,
+        hc,
+        modules,
+        stats: ExitStats::default(),
+        stepping: false,
+        breakpoints: BTreeMap::new(),
+        debug_control: 0,
+        end: None,
+    };
+    let result = GdbStub::new(stream).run_blocking::<EventLoop<'_>>(&mut session);
+    let end = match result {
+        Ok(DisconnectReason::TargetExited(_)) | Ok(DisconnectReason::TargetTerminated(_)) => {
+            session.end.unwrap_or(End { status: 1 })
+        }
+        Ok(DisconnectReason::Disconnect) => {
+            // gdb detached: remove breakpoints and let the guest run on.
+            let bps: Vec<(u64, u8)> = session.breakpoints.iter().map(|(a, b)| (*a, *b)).collect();
+            for (addr, orig) in bps {
+                let _ = session.vm.mem.write::<u8>(addr, orig);
+            }
+            session.modules.breakpoints.clear();
+            session.stepping = false;
+            let _ = session.vm.vcpu.set_guest_debug(&kvm_guest_debug::default());
+            diag::print(format_args!("gdb detached; the guest continues"));
+            run::run(session.vm, session.hc, session.modules, &mut session.stats)
+        }
+        Ok(DisconnectReason::Kill) => {
+            diag::print(format_args!("gdb killed the guest"));
+            End { status: 1 }
+        }
+        Err(e) => {
+            diag::print(format_args!("gdb: session failed: {e}"));
+            session.end.unwrap_or(End { status: 1 })
+        }
+    };
+    Ok(end)
+}
+
+// The connection type used with the blocking loop must implement both.
+const _: fn() = || {
+    fn check<C: Connection + ConnectionExt>() {}
+    check::<TcpStream>();
+};

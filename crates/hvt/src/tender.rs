@@ -1,0 +1,233 @@
+//! One tender run, from the command line to the exit status.
+
+use std::ffi::OsString;
+use std::os::fd::AsRawFd;
+
+use corten_abi::hvt::{HVT_ABI_VERSION, HVT_GUEST_MIN_BASE};
+use corten_abi::note::AbiTarget;
+use corten_tender::cli::{ExtraOption, OptionArg, TenderSpec};
+use corten_tender::diag::Diag;
+
+use crate::devices::{BlockDevice, Device, Devices, NetDevice};
+use crate::guest_mem::{GuestMemory, HostProt};
+use crate::sandbox::Confinement;
+use crate::{arch, boot, diag, hypercall, modules, run, sandbox, signals, vm};
+
+pub const OPT_DUMPCORE: &str = "--dumpcore";
+pub const OPT_GDB: &str = "--gdb";
+pub const OPT_GDB_PORT: &str = "--gdb-port";
+
+/// What corten-hvt tells the shared front end about itself.
+pub const SPEC: TenderSpec = TenderSpec {
+    target: "hvt",
+    version: concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (Corten; Solo5 v0.12 compatible)"
+    ),
+    abi_version: HVT_ABI_VERSION,
+    extra_options: &[
+        ExtraOption {
+            name: OPT_DUMPCORE,
+            arg: OptionArg::Value,
+            help: "--dumpcore=DIR (enable guest core dump on abort/trap)",
+            warning: None,
+        },
+        ExtraOption {
+            name: OPT_GDB,
+            arg: OptionArg::Flag,
+            help: "--gdb (optional flag for running in a gdb debug session)",
+            warning: None,
+        },
+        ExtraOption {
+            name: OPT_GDB_PORT,
+            arg: OptionArg::Value,
+            help: "[ --gdb-port=1234 ] (port to use)",
+            warning: None,
+        },
+    ],
+};
+
+/// Runs the tender on `argv` (with argv[0]) and exits with the guest's
+/// status, or 1 on any tender error.
+pub fn run(argv: Vec<OsString>) -> ! {
+    let inv = corten_tender::front_end(&SPEC, AbiTarget::Hvt, argv);
+    diag::set_prog(inv.diag.prog());
+    let d = &inv.diag;
+    let elf = &inv.kernel.elf;
+    let kernel_name = inv.kernel.path.to_string_lossy().into_owned();
+
+    let modules_cfg = modules::Config::from_options(&inv.options).unwrap_or_else(|e| d.fatal(e));
+
+    // Guest memory size: --mem rounded to what the architecture maps.
+    let (mem_size, adjusted) = arch::mem_size(inv.options.mem_size).unwrap_or_else(|e| d.fatal(e));
+    if adjusted {
+        d.warn(format_args!("adjusting memory to {mem_size} bytes"));
+    }
+    elf.check_layout(mem_size, HVT_GUEST_MIN_BASE)
+        .unwrap_or_else(|e| d.fatal(e));
+
+    let devices = device_table(&inv.devices);
+    signals::install()
+        .unwrap_or_else(|e| d.fatal(format_args!("Could not install signal handler: {e}")));
+
+    refuse_read_implies_exec(d);
+
+    // Guest memory: load the image, then protect text and rodata on the
+    // host so that a guest write to them faults.
+    let mut mem = GuestMemory::new(mem_size).unwrap_or_else(|e| d.fatal(e));
+    elf.load_into_zeroed(&inv.kernel.file, mem.as_mut_slice())
+        .unwrap_or_else(|e| d.fatal(e));
+    for s in elf.segments() {
+        // Under gdb, text stays writable so that breakpoints can be set.
+        if !s.prot.write && !modules_cfg.gdb {
+            mem.protect(s.start, s.end, HostProt::ReadOnly)
+                .unwrap_or_else(|e| d.fatal(format_args!("{kernel_name}: {e}")));
+        }
+    }
+
+    let mut vm = vm::Vm::create(mem).unwrap_or_else(|e| d.fatal(e));
+    let arch_opts = arch_options(&modules_cfg, &vm);
+    arch::setup_vm(&vm.vm).unwrap_or_else(|e| d.fatal(e));
+    arch::setup_memory(&mut vm.mem, arch_opts).unwrap_or_else(|e| d.fatal(e));
+    let info = arch::setup_vcpu(&vm.kvm, &vm.vm, &vm.vcpu, elf.entry(), mem_size)
+        .unwrap_or_else(|e| d.fatal(e));
+
+    let cmdline = inv.cmdline.strip_suffix(b"\0").unwrap_or(&inv.cmdline);
+    let manifest = inv.devices.manifest_bytes();
+    boot::write(
+        &mut vm.mem,
+        arch::BOOT_INFO_BASE,
+        &boot::BootInfo {
+            mem_size,
+            kernel_end: elf.kernel_end(),
+            cpu_cycle_freq: info.cycle_freq,
+            manifest: &manifest,
+            cmdline,
+            host_features: 0,
+            net_ring: 0,
+        },
+    )
+    .unwrap_or_else(|e| d.fatal(e));
+
+    let mut hc = hypercall::Hypercalls::new(devices).unwrap_or_else(|e| d.fatal(e));
+    let mut mods = modules::Modules::new(&modules_cfg, &vm).unwrap_or_else(|e| d.fatal(e));
+    #[cfg(target_arch = "x86_64")]
+    if arch_opts.ring3 {
+        mods.ring3 = Some(arch::ring3::Ring3::new());
+    }
+
+    if modules_cfg.debugging() {
+        d.warn(
+            "not installing the seccomp filter: --gdb and --dumpcore need system calls the \
+             run-time filter does not allow (as upstream's solo5-hvt-debug)",
+        );
+    } else {
+        let policy = sandbox::Policy {
+            vcpu_fd: vm.vcpu.as_raw_fd(),
+            block: hc
+                .devices
+                .block_fds()
+                .map(|(_, fd, bs, cap)| (fd, bs, cap))
+                .collect(),
+            net: hc.devices.net_fds().map(|(_, fd)| fd).collect(),
+            epoll_fd: hc.poller.epoll_fd(),
+            timer_fd: hc.poller.timer_fd(),
+        };
+        enter_sandbox(d, &policy);
+    }
+
+    let mut stats = run::ExitStats::default();
+    #[cfg(target_arch = "x86_64")]
+    let end = if modules_cfg.gdb {
+        let listener = modules::gdb::listen(modules_cfg.gdb_port).unwrap_or_else(|e| d.fatal(e));
+        modules::gdb::serve(listener, &kernel_name, &mut vm, &mut hc, &mut mods)
+            .unwrap_or_else(|e| d.fatal(e))
+    } else {
+        run::run(&mut vm, &mut hc, &mut mods, &mut stats)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let end = run::run(&mut vm, &mut hc, &mut mods, &mut stats);
+    if std::env::var_os("CORTEN_HVT_STATS").is_some() {
+        diag::print(format_args!(
+            "stats: {}; {}",
+            stats.summary(),
+            mods.summary()
+        ));
+    }
+    // Exit here, without running destructors: closing descriptors and
+    // tearing down the VM are not on the seccomp allow-list, and the kernel
+    // does both at exit anyway.
+    diag::exit(end.status)
+}
+
+/// With the READ_IMPLIES_EXEC personality (inherited from a parent), every
+/// readable mapping is also executable, guest memory included; refuse, as
+/// upstream does. personality(2) is on urunc's allow-list.
+fn refuse_read_implies_exec(d: &Diag) {
+    // SAFETY: 0xffffffff only queries the current persona.
+    let persona = unsafe { libc::personality(0xffff_ffff) };
+    if persona >= 0 && persona & libc::READ_IMPLIES_EXEC != 0 {
+        d.fatal(
+            "refusing to run with the READ_IMPLIES_EXEC personality: it would make guest \
+             memory executable in the host; run the tender without it (e.g. not under \
+             `setarch -X`)",
+        );
+    }
+}
+
+/// The hypercall handlers' view of the attached devices.
+fn device_table(attached: &corten_tender::devices::AttachedDevices) -> Devices {
+    let name = |handle: u64| {
+        attached
+            .entries()
+            .get(handle as usize)
+            .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
+            .unwrap_or_default()
+    };
+    let mut devices = Devices::new();
+    for b in attached.blocks() {
+        let dev = Device::Block(BlockDevice {
+            name: name(b.handle),
+            fd: b.fd,
+            capacity: b.capacity,
+            block_size: u64::from(b.block_size),
+        });
+        // Handles come from the manifest: unique and in 1..64.
+        let _ = devices.insert(b.handle, dev);
+    }
+    for n in attached.nets() {
+        let dev = Device::Net(NetDevice {
+            name: name(n.handle),
+            fd: n.fd,
+        });
+        let _ = devices.insert(n.handle, dev);
+    }
+    devices
+}
+
+#[cfg(target_arch = "x86_64")]
+fn arch_options(cfg: &modules::Config, vm: &vm::Vm) -> arch::ArchOptions {
+    arch::ArchOptions {
+        // A debugger expects the guest where it put it.
+        ring3: !cfg.debugging() && arch::ring3::enabled(&vm.kvm),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn arch_options(_cfg: &modules::Config, _vm: &vm::Vm) -> arch::ArchOptions {
+    arch::ArchOptions::default()
+}
+
+fn enter_sandbox(d: &Diag, policy: &sandbox::Policy) {
+    match sandbox::detect() {
+        Confinement::Unconfined => policy.install().unwrap_or_else(|e| d.fatal(e)),
+        Confinement::Confined { mode } => d.warn(format_args!(
+            "already confined by a seccomp filter (seccomp mode {mode}); running under it \
+             without adding one, since the outer filter may forbid installing another"
+        )),
+        Confinement::Unknown { reason } => d.warn(format_args!(
+            "cannot tell whether a seccomp filter already confines this process ({reason}); \
+             assuming the launcher confined it (as urunc does) and running without adding one"
+        )),
+    }
+}

@@ -1,0 +1,345 @@
+//! The hvt cases of upstream's tests/tests.bats (`--mem=4096`, 60 s
+//! limit), each a function of the unikernels' [`Source`]; the test files
+//! instantiate them with [`hvt_suite!`](crate::hvt_suite).
+
+use std::ffi::OsString;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use super::{
+    command, hvt, kvm_or_skip, net, unikernel, wait_with_timeout, Outcome, Source, TempDir,
+};
+
+fn args(a: &[&str]) -> Vec<OsString> {
+    a.iter().map(OsString::from).collect()
+}
+
+/// Runs `name` with `before` options and `after` guest arguments, or None
+/// (after printing why) when KVM or the unikernel source is unavailable.
+fn run(src: Source, name: &str, before: &[&str], after: &[&str]) -> Option<Outcome> {
+    if !kvm_or_skip(name) {
+        return None;
+    }
+    let k = unikernel(src, name)?;
+    let mut a = args(&["--mem=4096"]);
+    a.extend(args(before));
+    a.push("--".into());
+    a.push(k.into_os_string());
+    a.extend(args(after));
+    Some(hvt(a))
+}
+
+pub fn hello(src: Source) {
+    let Some(o) = run(src, "hello", &[], &["Hello_Solo5"]) else {
+        return;
+    };
+    o.expect_success();
+    assert!(
+        o.stdout.contains("Hello_Solo5"),
+        "command line not passed:\n{}",
+        o.stdout
+    );
+}
+
+pub fn quiet(src: Source) {
+    let Some(o) = run(src, "quiet", &[], &["--solo5:quiet"]) else {
+        return;
+    };
+    o.expect_success();
+    assert!(!o.output().contains("Solo5:"), "not quiet:\n{}", o.output());
+}
+
+pub fn output(src: Source) {
+    let Some(o) = run(src, "output", &[], &["Output_Solo5"]) else {
+        return;
+    };
+    o.expect_status(0);
+}
+
+pub fn globals(src: Source) {
+    let Some(o) = run(src, "globals", &[], &[]) else {
+        return;
+    };
+    o.expect_success();
+}
+
+pub fn tls(src: Source) {
+    let Some(o) = run(src, "tls", &[], &[]) else {
+        return;
+    };
+    o.expect_success();
+}
+
+pub fn fpu(src: Source) {
+    let Some(o) = run(src, "fpu", &[], &[]) else {
+        return;
+    };
+    o.expect_success();
+}
+
+pub fn time(src: Source) {
+    let Some(o) = run(src, "time", &[], &[]) else {
+        return;
+    };
+    o.expect_success();
+}
+
+/// A guest CPU exception: 255, the guest's ABORT, and the tender prints
+/// the trap frame the guest handed over.
+pub fn exception(src: Source) {
+    let Some(o) = run(src, "exception", &[], &[]) else {
+        return;
+    };
+    o.expect_abort();
+    assert!(
+        o.stderr.contains("guest trap frame"),
+        "no trap frame dump:\n{}",
+        o.stderr
+    );
+}
+
+/// A null dereference faults: page 0 is not mapped.
+pub fn zeropage(src: Source) {
+    let Some(o) = run(src, "zeropage", &[], &[]) else {
+        return;
+    };
+    o.expect_abort();
+}
+
+pub fn notls(src: Source) {
+    let Some(o) = run(src, "notls", &[], &[]) else {
+        return;
+    };
+    o.expect_abort();
+}
+
+/// The guest aborts (a Rust panic in Corten's runtime).
+pub fn abort(src: Source) {
+    let Some(o) = run(src, "abort", &[], &[]) else {
+        return;
+    };
+    o.expect_abort();
+}
+
+pub fn ssp(src: Source) {
+    let Some(o) = run(src, "ssp", &[], &[]) else {
+        return;
+    };
+    o.expect_abort();
+}
+
+/// A guest writing to its own text: status 1 and the phrase upstream's
+/// suite greps for.
+pub fn xnow(src: Source) {
+    let Some(o) = run(src, "xnow", &[], &[]) else {
+        return;
+    };
+    o.expect_tender_error("host/guest translation fault");
+}
+
+fn blk_case(src: Source, file_len: usize, sector: Option<&str>) -> Option<Outcome> {
+    let tmp = TempDir::new("blk");
+    let img = tmp.file("storage.img", file_len, 0);
+    let dev = format!("--block:storage={}", img.display());
+    let mut before = vec![dev.as_str()];
+    let size;
+    if let Some(s) = sector {
+        size = format!("--block-sector-size:storage={s}");
+        before.push(&size);
+    }
+    run(src, "blk", &before, &[])
+}
+
+pub fn blk(src: Source) {
+    let Some(o) = blk_case(src, 4096 * 1024, None) else {
+        return;
+    };
+    o.expect_success();
+}
+
+pub fn blk_4096(src: Source) {
+    let Some(o) = blk_case(src, 4096 * 1024, Some("4096")) else {
+        return;
+    };
+    o.expect_success();
+}
+
+pub fn blk_misaligned(src: Source) {
+    let Some(o) = blk_case(src, 2048 * 3, Some("4096")) else {
+        return;
+    };
+    o.expect_tender_error("Backing storage size must be block aligned");
+}
+
+pub fn blk_odd(src: Source) {
+    let Some(o) = blk_case(src, 521 * 3, Some("521")) else {
+        return;
+    };
+    o.expect_tender_error("Block size must be a multiple of 2");
+}
+
+pub fn blk_too_small(src: Source) {
+    let Some(o) = blk_case(src, 256, Some("256")) else {
+        return;
+    };
+    o.expect_tender_error("Block size must be a multiple of 2 greater than or equal 512");
+}
+
+/// 63 block devices: the most a manifest holds.
+pub fn mft_maxdevices(src: Source) {
+    let tmp = TempDir::new("mft");
+    let devs: Vec<String> = (0..63)
+        .map(|i| {
+            let f = tmp.file(&format!("storage{i}.img"), 4096, 0);
+            format!("--block:storage{i}={}", f.display())
+        })
+        .collect();
+    let before: Vec<&str> = devs.iter().map(String::as_str).collect();
+    let Some(o) = run(src, "mft_maxdevices", &before, &[]) else {
+        return;
+    };
+    o.expect_success();
+}
+
+/// Upstream's buggy ELF (its MFT1 note is too short).
+pub fn buggyelf(src: Source) {
+    let Some(o) = run(src, "buggyelf", &[], &[]) else {
+        return;
+    };
+    o.expect_tender_error("note does not fall within valid size");
+}
+
+/// `--dumpcore=DIR`: an aborting guest leaves DIR/core.solo5-hvt.PID, named
+/// at the end of a line of output (upstream's suite greps for it).
+pub fn dumpcore(src: Source) {
+    let tmp = TempDir::new("core");
+    let opt = format!("--dumpcore={}", tmp.path().display());
+    let Some(o) = run(src, "dumpcore", &[&opt], &[]) else {
+        return;
+    };
+    o.expect_status(255);
+    let name = o
+        .stderr
+        .lines()
+        .find_map(|l| {
+            l.rsplit('/')
+                .next()
+                .filter(|n| n.starts_with("core.solo5-hvt."))
+        })
+        .unwrap_or_else(|| panic!("no core file named:\n{}", o.stderr));
+    let core = std::fs::read(tmp.path().join(name)).expect("core file");
+    assert_eq!(&core[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([core[16], core[17]]), 4, "not ET_CORE");
+}
+
+/// Serves pings on `ifaces` taps (10.N.0.2) inside a fresh namespace.
+fn net_case(
+    src: Source,
+    name: &str,
+    ifaces: usize,
+    count: usize,
+    guest_args: &[&str],
+    pattern: Option<[u8; 4]>,
+) {
+    if !super::is_root_or_skip(name) || !kvm_or_skip(name) {
+        return;
+    }
+    let Some(k) = unikernel(src, name) else {
+        return;
+    };
+    let guest_args = args(guest_args);
+    let name = name.to_owned();
+    net::in_new_netns(move || {
+        let mut a = args(&["--mem=4096"]);
+        let mut dests = Vec::new();
+        for i in 0..ifaces {
+            let tap = format!("tap10{i}");
+            net::add_tap(&tap, &format!("10.{i}.0.1/24"), None);
+            a.push(format!("--net:service{i}={tap}").into());
+            dests.push(Ipv4Addr::new(10, i as u8, 0, 2));
+        }
+        a.push("--".into());
+        a.push(k.into_os_string());
+        a.extend(guest_args);
+        let child = command(&a).spawn().expect("spawn corten-hvt");
+        for i in 0..ifaces {
+            net::wait_for_carrier(&format!("tap10{i}"), Duration::from_secs(10));
+        }
+        let per_iface = count / ifaces;
+        let stats = net::ping(
+            &dests,
+            per_iface,
+            64,
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            pattern,
+        );
+        let o = wait_with_timeout(child, Duration::from_secs(60));
+        for (i, s) in stats.iter().enumerate() {
+            assert!(
+                s.received > 0,
+                "{name}: no replies on interface {i}: {s:?}\n{}",
+                o.output()
+            );
+        }
+        o.expect_success();
+    });
+}
+
+/// test_net "limit": exits after answering 100000 pings.
+pub fn net(src: Source) {
+    net_case(src, "net", 1, 100_000, &["limit"], None);
+}
+
+/// test_net_2if "limit": 100000 pings over two interfaces.
+pub fn net_2if(src: Source) {
+    net_case(src, "net_2if", 2, 100_000, &["limit"], None);
+}
+
+/// test_net_ring: 10000 pings whose payload is the pattern 0xdeadbeef,
+/// checked by the guest and, in the replies, by the test.
+pub fn net_ring(src: Source) {
+    net_case(
+        src,
+        "net_ring",
+        1,
+        10_000,
+        &[],
+        Some([0xde, 0xad, 0xbe, 0xef]),
+    );
+}
+
+/// The tap's MTU reaches the guest.
+pub fn net_mtu(src: Source) {
+    if !super::is_root_or_skip("net_mtu") || !kvm_or_skip("net_mtu") {
+        return;
+    }
+    let Some(k) = unikernel(src, "net_mtu") else {
+        return;
+    };
+    net::in_new_netns(move || {
+        net::add_tap("tap102", "10.2.0.1/24", Some(9000));
+        let mut a = args(&["--mem=4096", "--net:service0=tap102", "--"]);
+        a.push(k.into_os_string());
+        let o = hvt(a);
+        assert!(
+            o.stdout.contains("MTU is 9000"),
+            "MTU not reported:\n{}",
+            o.output()
+        );
+        o.expect_success();
+    });
+}
+
+/// Generates one `#[test]` per named case for `$src`.
+#[macro_export]
+macro_rules! hvt_suite {
+    ($src:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                common::suite::$case($src);
+            }
+        )*
+    };
+}

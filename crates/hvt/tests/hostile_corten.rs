@@ -1,0 +1,100 @@
+//! The guest branch's hostile unikernels (target/unikernels/hostile.hvt and
+//! hostile_blk.hvt, from `cargo xtask build`): every case they list, run
+//! against corten-hvt, must end the way the list says a correct tender
+//! ends it. A missing unikernel fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{hvt, kvm_or_skip, unikernel, Outcome, Source, TempDir};
+
+/// (case, expectation) as `NAME list` prints them.
+fn cases(kernel: &std::path::Path, before: &[String]) -> Vec<(String, String)> {
+    let mut args: Vec<String> = vec!["--mem=64".into()];
+    args.extend(before.iter().cloned());
+    args.push("--".into());
+    args.push(kernel.display().to_string());
+    args.push("list".into());
+    let o = hvt(&args);
+    o.expect_status(2);
+    let list: Vec<(String, String)> = o
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("usage:"))
+        .skip(1)
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next()?;
+            let expect = w.next()?.trim_end_matches(':');
+            Some((name.to_owned(), expect.to_owned()))
+        })
+        .filter(|(n, _)| !n.starts_with("Solo5"))
+        .collect();
+    assert!(list.len() > 5, "no cases listed:\n{}", o.output());
+    list
+}
+
+fn check(case: &str, expect: &str, o: &Outcome) {
+    let why = format!(
+        "case {case} (expected {expect}): status {}\n{}",
+        o.status,
+        o.output()
+    );
+    match expect {
+        "TenderError" => {
+            assert_eq!(o.status, 1, "{why}");
+            assert!(o.stderr.contains("corten-hvt: "), "no message: {why}");
+        }
+        // Refused with an error code (the guest then says SUCCESS), or
+        // stopped with status 1.
+        "Refused" => assert!(
+            (o.status == 0 && o.stdout.contains("SUCCESS")) || o.status == 1,
+            "{why}"
+        ),
+        "Allowed" => assert!(o.status == 0 && o.stdout.contains("SUCCESS"), "{why}"),
+        s if s.starts_with("Status(") => {
+            let n: i32 = s["Status(".len()..s.len() - 1].parse().unwrap();
+            assert_eq!(o.status, n, "{why}");
+        }
+        other => panic!("unknown expectation {other} for {case}"),
+    }
+    assert!(o.status < 128, "the tender died of a signal: {why}");
+}
+
+fn run_all(name: &str, before: Vec<String>) {
+    if !kvm_or_skip(name) {
+        return;
+    }
+    let Some(k) = unikernel(Source::Corten, name) else {
+        return;
+    };
+    for (case, expect) in cases(&k, &before) {
+        let mut args: Vec<String> = vec!["--mem=64".into()];
+        args.extend(before.iter().cloned());
+        args.push("--".into());
+        args.push(k.display().to_string());
+        args.push(case.clone());
+        check(&case, &expect, &hvt(&args));
+    }
+}
+
+#[test]
+fn hostile() {
+    run_all("hostile", vec![]);
+}
+
+#[test]
+fn hostile_blk() {
+    let tmp = TempDir::new("hostile-blk");
+    let img = tmp.file("disk.img", 64 * 1024, 0);
+    run_all(
+        "hostile_blk",
+        vec![format!("--block:storage={}", img.display())],
+    );
+    assert_eq!(
+        std::fs::metadata(&img).unwrap().len(),
+        64 * 1024,
+        "the disk changed size"
+    );
+}
