@@ -14,34 +14,6 @@ pub struct Tool {
     pub why: &'static str,
 }
 
-/// Adds every rustup target in `targets` that is not installed yet.
-pub fn ensure_rust_targets(targets: &[&str]) -> Result<(), String> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map_err(|e| format!("cannot run rustup ({e}); install rustup first"))?;
-    let installed = String::from_utf8_lossy(&out.stdout).into_owned();
-    let missing: Vec<&str> = targets
-        .iter()
-        .copied()
-        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("xtask: adding rustup targets: {}", missing.join(" "));
-    let status = Command::new("rustup")
-        .args(["target", "add"])
-        .args(&missing)
-        .status()
-        .map_err(|e| format!("cannot run rustup: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`rustup target add {}` failed", missing.join(" ")))
-    }
-}
-
 /// True when `command` is found on PATH.
 pub fn have_command(command: &str) -> bool {
     std::env::var_os("PATH")

@@ -2,6 +2,9 @@
 //! machine.
 //!
 //! ```text
+//! cargo xtask demo
+//! cargo xtask test
+//! cargo xtask fuzz [--seconds N] [TARGET...]
 //! cargo xtask build [--debug] [--host-only | --guests-only]
 //!                   [--tender spt|hvt]... [--arch x86_64|aarch64]
 //!                   [--hvt-float soft|hard]
@@ -10,10 +13,16 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod demo;
+mod deps;
+mod fuzz;
 mod guest;
+mod host;
+mod kvm;
+mod test;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use guest::{Arch, HvtFloat, Target};
 
@@ -21,6 +30,13 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
+  demo      build everything and run the hello unikernel under corten-spt
+            and, where /dev/kvm works, corten-hvt
+  test      install what the suites need, build, and run every test suite
+            (set CORTEN_REQUIRE_KVM=1 to fail instead of skipping hvt tests;
+            CI does on machines with /dev/kvm)
+  fuzz [--seconds N] [TARGET...]
+            bounded cargo-fuzz run of every fuzz target (default 60 s each)
   build     build the host workspace (tenders, elftool) in release mode and
             every test unikernel into target/unikernels/NAME.{spt,hvt}
             (target/unikernels/ARCH/ for another architecture than the host's)
@@ -108,30 +124,11 @@ fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
     Ok(o)
 }
 
-fn build_host(root: &Path, release: bool) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(root).arg("build").arg("--workspace");
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "cargo build of the host workspace failed ({status})"
-        ))
-    }
-}
-
 fn build(args: &[String]) -> Result<(), String> {
     let o = parse_build(args)?;
     let root = root();
     if o.host {
-        build_host(&root, o.release)?;
+        host::build(&root, o.release)?;
     }
     if o.guests {
         let written =
@@ -151,6 +148,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build(args.get(1..).unwrap_or_default()),
+        Some("demo") => demo::run(&root()),
+        Some("test") => test::run(&root()),
+        Some("fuzz") => fuzz::run(&root(), args.get(1..).unwrap_or_default()),
         Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

@@ -1,0 +1,120 @@
+//! `cargo xtask test`: every test suite, on a fresh machine. Installs what
+//! the suites need, builds the release tenders and the test unikernels,
+//! then runs the host workspace's tests (unit and integration: the spt and
+//! hvt suites run real tenders on real unikernels), the guest runtime's
+//! unit tests, and the tender suites once more against the shipped
+//! binaries in target/bin (musl static corten-spt, release corten-hvt).
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+use crate::deps::{self, Tool};
+use crate::{guest, host, kvm};
+
+/// Host tools the suites use.
+const TOOLS: [Tool; 3] = [
+    Tool {
+        command: "ip",
+        package: "iproute2",
+        why: "network tests create taps inside their own network namespace",
+    },
+    Tool {
+        command: "gdb",
+        package: "gdb",
+        why: "the hvt --gdb and --dumpcore tests drive a real gdb",
+    },
+    Tool {
+        command: "unshare",
+        package: "util-linux",
+        why: "tests run tenders in private namespaces",
+    },
+];
+
+fn cargo_test(root: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root).arg("test").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let what = format!("cargo test {}", args.join(" "));
+    eprintln!("xtask: {what}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+pub fn run(root: &Path) -> Result<(), String> {
+    deps::ensure_tools(&TOOLS)?;
+    // In CI a machine with KVM must run the hvt suite, not skip it.
+    let mut env: Vec<(&str, &OsStr)> = Vec::new();
+    match kvm::usable() {
+        Ok(()) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true")
+                && std::env::var_os("CORTEN_REQUIRE_KVM").is_none()
+            {
+                env.push(("CORTEN_REQUIRE_KVM", OsStr::new("1")));
+            }
+        }
+        Err(why) => eprintln!("xtask: hvt tests will skip: {why}"),
+    }
+    host::build(root, true)?;
+    let arch = guest::Arch::host();
+    guest::build_unikernels(root, arch, &guest::Target::ALL, true).map_err(|e| e.to_string())?;
+
+    let mut failures = Vec::new();
+    let mut step = |r: Result<(), String>| {
+        if let Err(e) = r {
+            eprintln!("xtask: FAILED: {e}");
+            failures.push(e);
+        }
+    };
+    step(cargo_test(root, &["--workspace", "--no-fail-fast"], &env));
+    step(guest::test_runtime(root).map_err(|e| e.to_string()));
+    let bin = host::bin_dir(root);
+    let (spt, hvt) = (bin.join("corten-spt"), bin.join("corten-hvt"));
+    step(cargo_test(
+        root,
+        &[
+            "--package",
+            "corten-spt",
+            "--test",
+            "suite_corten",
+            "--test",
+            "hostile",
+            "--test",
+            "cli",
+        ],
+        &[env.as_slice(), &[("CORTEN_SPT", spt.as_os_str())]].concat(),
+    ));
+    step(cargo_test(
+        root,
+        &[
+            "--package",
+            "corten-hvt",
+            "--test",
+            "suite_corten",
+            "--test",
+            "hostile_corten",
+            "--test",
+            "urunc",
+        ],
+        &[env.as_slice(), &[("CORTEN_HVT_TENDER", hvt.as_os_str())]].concat(),
+    ));
+    if failures.is_empty() {
+        eprintln!("xtask: all test suites passed");
+        Ok(())
+    } else {
+        Err(format!(
+            "{} test step(s) failed:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ))
+    }
+}
