@@ -10,6 +10,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod bench;
 mod guest;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,11 @@ commands:
 
   test-guest
             run the unit tests of the guest runtime (corten-rt) on this host
+
+  bench [--quick] [--only spt|hvt]
+            build, then run every benchmark side by side with upstream Solo5
+            when present (SOLO5_UPSTREAM_BIN, SOLO5_UPSTREAM_TESTS); writes
+            docs/benchmarks/ (--quick: about a minute, for smoke tests)
 
 build options:
   --debug               debug profile instead of release
@@ -151,6 +157,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build(args.get(1..).unwrap_or_default()),
+        Some("bench") => bench::run(&root(), args.get(1..).unwrap_or_default()),
         Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

@@ -1,0 +1,171 @@
+//! `cargo xtask bench [--quick] [--only spt|hvt]`: the one benchmark entry
+//! point. Installs what the benchmarks need, builds what they measure
+//! (the release tenders and unikernels `cargo xtask build` makes, plus the
+//! musl static-pie corten-spt), then runs `corten-bench` in release mode,
+//! which writes docs/benchmarks/{results.json,README.md,ratios.svg}.
+//!
+//! Nothing here needs root: parts that do (tap devices, tracing) are
+//! skipped by corten-bench with the reason recorded in the report.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::guest::{self, Arch, Target};
+
+// deps.rs is shared xtask code that main.rs does not declare (yet); it is
+// included here under this module until it does.
+#[path = "deps.rs"]
+#[allow(dead_code)]
+mod deps;
+
+use deps::Tool;
+
+/// The static C library, checked by path: `have_command` joins the name
+/// to each PATH directory, and joining an absolute path yields the path
+/// itself.
+#[cfg(target_arch = "x86_64")]
+const LIBC_A: &str = "/usr/lib/x86_64-linux-gnu/libc.a";
+#[cfg(target_arch = "aarch64")]
+const LIBC_A: &str = "/usr/lib/aarch64-linux-gnu/libc.a";
+
+const C_BASELINE: [Tool; 2] = [
+    Tool {
+        command: "gcc",
+        package: "gcc",
+        why: "compiles the static C hello-world that spt start-up is compared with",
+    },
+    Tool {
+        command: LIBC_A,
+        package: "libc6-dev",
+        why: "the static C library for `gcc -static`",
+    },
+];
+
+const NETWORK: [Tool; 1] = [Tool {
+    command: "ip",
+    package: "iproute2",
+    why: "creates the tap device of the ping measurement (root only)",
+}];
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct BenchOptions {
+    /// Arguments passed on to corten-bench.
+    pass: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<BenchOptions, String> {
+    let mut o = BenchOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => o.pass.push(a.clone()),
+            "--only" => {
+                let v = it.next().ok_or("--only needs a value (spt or hvt)")?;
+                if v != "spt" && v != "hvt" {
+                    return Err(format!("unknown --only '{v}', expected spt or hvt"));
+                }
+                o.pass.extend([a.clone(), v.clone()]);
+            }
+            other => return Err(format!("unknown bench option '{other}'")),
+        }
+    }
+    Ok(o)
+}
+
+fn cargo(root: &Path, args: &[&str], what: &str) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(args)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+/// Installs missing tools; a failure only loses the measurement that
+/// needs them (corten-bench says which), so it is reported, not fatal.
+fn install(tools: &[Tool], lost: &str) {
+    if let Err(e) = deps::ensure_tools(tools) {
+        eprintln!("xtask: {e}\nxtask: without them: {lost}");
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    install(&C_BASELINE, "no static C baseline for spt start-up");
+    install(&NETWORK, "no ping measurement");
+
+    // What `cargo xtask build` makes: the release host workspace (tenders
+    // and corten-bench itself) and every test unikernel.
+    cargo(
+        root,
+        &["build", "--release", "--workspace"],
+        "cargo build --release --workspace",
+    )?;
+    guest::build_unikernels(root, Arch::host(), &Target::ALL, true).map_err(|e| e.to_string())?;
+    // The spt release build its README documents: musl static-pie.
+    let musl = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
+    let built = guest::ensure_rust_target(&musl)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            cargo(
+                root,
+                &["build", "--release", "-p", "corten-spt", "--target", &musl],
+                "the musl static-pie build of corten-spt",
+            )
+        });
+    if let Err(e) = built {
+        eprintln!("xtask: {e}; corten-bench measures the other tenders");
+    }
+
+    let bench = root.join("target/release/corten-bench");
+    let status = Command::new(&bench)
+        .arg("--root")
+        .arg(root)
+        .args(&o.pass)
+        .status()
+        .map_err(|e| format!("could not run {}: {e}", bench.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("corten-bench failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn options_pass_through() {
+        assert_eq!(parse(&[]).unwrap().pass, Vec::<String>::new());
+        assert_eq!(
+            parse(&s(&["--quick", "--only", "spt"])).unwrap().pass,
+            s(&["--quick", "--only", "spt"])
+        );
+        assert!(parse(&s(&["--only"])).is_err());
+        assert!(parse(&s(&["--only", "xen"])).is_err());
+        assert!(parse(&s(&["--slow"])).is_err());
+    }
+
+    #[test]
+    fn libc_check_is_an_absolute_path() {
+        // have_command must see the file itself, not PATH/…/libc.a.
+        assert!(Path::new(LIBC_A).is_absolute());
+        assert_eq!(
+            Path::new("/usr/bin").join(LIBC_A),
+            Path::new(LIBC_A),
+            "Path::join replaces the base with an absolute path"
+        );
+        assert_eq!(deps::have_command(LIBC_A), Path::new(LIBC_A).is_file());
+    }
+}
