@@ -1,8 +1,9 @@
-//! `cargo xtask bench [--quick] [--only spt|hvt]`: the one benchmark entry
-//! point. Installs what the benchmarks need, builds what they measure
-//! (the release tenders and unikernels `cargo xtask build` makes, plus the
-//! musl static-pie corten-spt), then runs `corten-bench` in release mode,
-//! which writes docs/benchmarks/{results.json,README.md,ratios.svg}.
+//! `cargo xtask bench [--quick] [--only spt|hvt] [--workload LABEL=KERNEL[:ARG]]...`:
+//! the one benchmark entry point. Installs what the benchmarks need,
+//! builds what they measure (the release tenders and unikernels `cargo
+//! xtask build` makes, plus the musl static-pie corten-spt), then runs
+//! `corten-bench` in release mode, which writes
+//! docs/benchmarks/{results.json,README.md,ratios.svg}.
 //!
 //! Nothing here needs root: parts that do (tap devices, tracing) are
 //! skipped by corten-bench with the reason recorded in the report.
@@ -65,6 +66,12 @@ fn parse(args: &[String]) -> Result<BenchOptions, String> {
                 if v != "spt" && v != "hvt" {
                     return Err(format!("unknown --only '{v}', expected spt or hvt"));
                 }
+                o.pass.extend([a.clone(), v.clone()]);
+            }
+            "--workload" => {
+                let v = it
+                    .next()
+                    .ok_or("--workload needs a value (LABEL=KERNEL[:ARG])")?;
                 o.pass.extend([a.clone(), v.clone()]);
             }
             other => return Err(format!("unknown bench option '{other}'")),
@@ -155,6 +162,11 @@ mod tests {
         assert!(parse(&s(&["--only"])).is_err());
         assert!(parse(&s(&["--only", "xen"])).is_err());
         assert!(parse(&s(&["--slow"])).is_err());
+        assert_eq!(
+            parse(&s(&["--workload", "big=/k.hvt"])).unwrap().pass,
+            s(&["--workload", "big=/k.hvt"])
+        );
+        assert!(parse(&s(&["--workload"])).is_err());
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //!
 //! ```text
 //! corten-bench [--quick] [--root DIR] [--out DIR] [--only spt|hvt]...
+//!              [--workload LABEL=KERNEL[:ARG]]...
 //! ```
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod affinity;
 mod baseline;
 mod exits;
 mod inventory;
@@ -27,10 +29,11 @@ use std::time::Instant;
 
 use inventory::{Inventory, Kind, Skip};
 use results::Results;
-use suites::{Operation, Settings};
+use suites::{Operation, Settings, Workload};
 
 const USAGE: &str = "\
 usage: corten-bench [--quick] [--root DIR] [--out DIR] [--only spt|hvt]...
+                    [--workload LABEL=KERNEL[:ARG]]...
 
   --quick        fewer rounds (about a minute), for smoke tests
   --root DIR     the Corten repository (default: the current directory);
@@ -39,6 +42,9 @@ usage: corten-bench [--quick] [--root DIR] [--out DIR] [--only spt|hvt]...
   --out DIR      where results.json, README.md and ratios.svg go
                  (default: DIR/docs/benchmarks)
   --only KIND    measure only spt or only hvt (repeatable)
+  --workload LABEL=KERNEL[:ARG]
+                 also time the start-up / boot of KERNEL (.spt or .hvt) on
+                 every tender of its kind, next to hello (repeatable)
 
 environment:
   SOLO5_UPSTREAM_BIN    directory holding upstream solo5-spt / solo5-hvt
@@ -59,12 +65,13 @@ enum MainError {
     NothingMeasured,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 struct Options {
     quick: bool,
     root: PathBuf,
     out: Option<PathBuf>,
     kinds: Vec<Kind>,
+    workloads: Vec<(Kind, Workload)>,
 }
 
 fn parse(args: &[String]) -> Result<Options, MainError> {
@@ -73,6 +80,7 @@ fn parse(args: &[String]) -> Result<Options, MainError> {
         root: PathBuf::from("."),
         out: None,
         kinds: Vec::new(),
+        workloads: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -94,6 +102,9 @@ fn parse(args: &[String]) -> Result<Options, MainError> {
                     )))
                 }
             },
+            "--workload" => o
+                .workloads
+                .push(Workload::parse(&value("--workload")?).map_err(MainError::Usage)?),
             other => return Err(MainError::Usage(format!("unknown option '{other}'"))),
         }
     }
@@ -138,6 +149,13 @@ fn run(o: &Options) -> Result<(), MainError> {
     let mut absolute = Vec::new();
     let mut exits = Vec::new();
 
+    let extra = |kind: Kind| -> Vec<Workload> {
+        o.workloads
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, w)| w.clone())
+            .collect()
+    };
     let scratch = std::env::temp_dir().join(format!("corten-bench-{}", std::process::id()));
     if o.kinds.contains(&Kind::Spt) {
         let c_hello = std::fs::create_dir_all(&scratch)
@@ -153,6 +171,7 @@ fn run(o: &Options) -> Result<(), MainError> {
         metrics.extend(suites::spt_startup(
             &inv,
             c_hello.as_deref(),
+            &extra(Kind::Spt),
             &settings,
             &mut skips,
         ));
@@ -168,7 +187,13 @@ fn run(o: &Options) -> Result<(), MainError> {
         metrics.extend(suites::ping(&inv, Kind::Spt, &settings, &mut skips));
     }
     if o.kinds.contains(&Kind::Hvt) && inv.kvm_unusable.is_none() {
-        metrics.extend(suites::hvt_boot(&inv, &settings, &mut skips, &mut absolute));
+        metrics.extend(suites::hvt_boot(
+            &inv,
+            &extra(Kind::Hvt),
+            &settings,
+            &mut skips,
+            &mut absolute,
+        ));
         for op in [Operation::Hypercall, Operation::Yield] {
             metrics.extend(suites::per_operation(
                 &inv,
@@ -305,5 +330,16 @@ mod tests {
         assert!(parse(&s(&["--only", "xen"])).is_err());
         assert!(parse(&s(&["--root"])).is_err());
         assert!(parse(&s(&["--fast"])).is_err());
+        let o = parse(&s(&[
+            "--workload",
+            "big=/k/big.hvt:x",
+            "--workload",
+            "s=/k/s.spt",
+        ]))
+        .unwrap();
+        assert_eq!(o.workloads.len(), 2);
+        assert_eq!(o.workloads[0].0, Kind::Hvt);
+        assert_eq!(o.workloads[1].0, Kind::Spt);
+        assert!(parse(&s(&["--workload", "bad"])).is_err());
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::affinity;
 use crate::inventory::{Tender, Unikernel};
 use crate::measure::{MeasureError, Probe};
 
@@ -42,6 +43,8 @@ pub enum NetError {
     NoCarrier { command: String },
     #[error("raw ICMP socket: {0}")]
     Socket(std::io::Error),
+    #[error("cannot set the CPU affinity of the tender: {0}")]
+    Affinity(std::io::Error),
     #[error("the network setup thread died")]
     Thread,
 }
@@ -132,14 +135,26 @@ impl Drop for KillOnDrop {
 
 impl Session {
     /// Starts `tender` on `uk` with `--net:service0=tap100` in a new
-    /// network namespace. The namespace is entered by a helper thread
-    /// (namespaces are per thread); the tender and the socket keep it.
-    pub fn start(tender: &Tender, uk: &Unikernel, id: u16) -> Result<Session, NetError> {
+    /// network namespace, on CPU `cpu` if given. The namespace is entered
+    /// by a helper thread (namespaces and CPU affinity are per thread,
+    /// and inherited by the processes it starts); the tender and the
+    /// socket keep the namespace alive.
+    pub fn start(
+        tender: &Tender,
+        uk: &Unikernel,
+        id: u16,
+        cpu: Option<usize>,
+    ) -> Result<Session, NetError> {
         let tender = tender.clone();
         let uk = uk.clone();
-        std::thread::spawn(move || Session::start_here(&tender, &uk, id))
-            .join()
-            .map_err(|_| NetError::Thread)?
+        std::thread::spawn(move || {
+            if let Some(c) = cpu {
+                affinity::pin(&[c]).map_err(NetError::Affinity)?;
+            }
+            Session::start_here(&tender, &uk, id)
+        })
+        .join()
+        .map_err(|_| NetError::Thread)?
     }
 
     fn start_here(tender: &Tender, uk: &Unikernel, id: u16) -> Result<Session, NetError> {

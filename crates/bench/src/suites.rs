@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::affinity;
 use crate::exits::Tracer;
 use crate::inventory::{Inventory, Kind, Origin, Skip, Tender, Unikernel};
 use crate::measure::{self, PerOperation, Probe, ProcessTime, Rounds, Run};
@@ -26,10 +27,10 @@ impl Settings {
         if quick {
             Settings {
                 quick,
-                startup: r(200, 20),
-                boot: r(30, 3),
-                per_op: r(3, 1),
-                ping: r(100, 10),
+                startup: r(300, 20),
+                boot: r(40, 4),
+                per_op: r(4, 1),
+                ping: r(300, 20),
                 exit_runs: 1,
             }
         } else {
@@ -51,6 +52,51 @@ pub const SPT_GOAL: f64 = 1.25;
 pub const HVT_GOAL: f64 = 0.40;
 /// ...or, without upstream, at most this many microseconds.
 pub const HVT_ABSOLUTE_GOAL_US: f64 = 5000.0;
+
+/// A unikernel run for the start-up / boot measurements: the hello
+/// unikernels, plus any given with `--workload`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    pub unikernel: Unikernel,
+    pub args: Vec<String>,
+}
+
+impl Workload {
+    /// Parses `LABEL=KERNEL[:ARG]`; the tender kind comes from KERNEL's
+    /// extension (.spt or .hvt).
+    pub fn parse(spec: &str) -> Result<(Kind, Workload), String> {
+        let (label, rest) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--workload '{spec}': expected LABEL=KERNEL[:ARG]"))?;
+        let (kernel, arg) = match rest.split_once(':') {
+            Some((k, a)) => (k, Some(a)),
+            None => (rest, None),
+        };
+        let kind = match Path::new(kernel).extension().and_then(|e| e.to_str()) {
+            Some("spt") => Kind::Spt,
+            Some("hvt") => Kind::Hvt,
+            _ => {
+                return Err(format!(
+                "--workload '{spec}': KERNEL must end in .spt or .hvt to tell which tender runs it"
+            ))
+            }
+        };
+        if label.is_empty() || kernel.is_empty() {
+            return Err(format!("--workload '{spec}': empty LABEL or KERNEL"));
+        }
+        Ok((
+            kind,
+            Workload {
+                unikernel: Unikernel {
+                    label: label.to_owned(),
+                    origin: Origin::Corten,
+                    path: kernel.into(),
+                },
+                args: arg.map(str::to_owned).into_iter().collect(),
+            },
+        ))
+    }
+}
 
 /// A candidate before measuring: its row and the probe that samples it.
 struct Candidate<'a> {
@@ -78,9 +124,11 @@ fn series_of(t: &Tender, uk: &Unikernel, command: String) -> Series {
     }
 }
 
-/// Process start to exit of `uk ARGS` on `t`.
-fn timed<'a>(t: &Tender, uk: &Unikernel, args: &[&str]) -> Candidate<'a> {
-    let run = run_of(t, uk, args);
+/// Process start to exit of `w` on `t`.
+fn timed<'a>(t: &Tender, w: &Workload) -> Candidate<'a> {
+    let args: Vec<&str> = w.args.iter().map(String::as_str).collect();
+    let uk = &w.unikernel;
+    let run = run_of(t, uk, &args);
     Candidate {
         series: series_of(t, uk, run.display()),
         probe: Box::new(ProcessTime(run)),
@@ -126,7 +174,8 @@ fn measure(
 }
 
 /// Adds `corten / upstream` for every Corten series with an upstream
-/// series on the same unikernel; `goal` applies to the non-variant ones.
+/// series on the same unikernel; `goal` applies to the non-variant ones
+/// running a hello unikernel.
 fn compare_with_upstream(metric: &mut Metric, goal: Option<&Goal>) {
     let mut new = Vec::new();
     for c in metric
@@ -139,11 +188,34 @@ fn compare_with_upstream(metric: &mut Metric, goal: Option<&Goal>) {
             .iter()
             .filter(|s| s.origin == Some(Origin::Upstream) && s.unikernel == c.unikernel)
         {
-            let g = if c.variant { None } else { goal.cloned() };
+            let g = if c.variant || !is_hello(c) {
+                None
+            } else {
+                goal.cloned()
+            };
             new.push(Comparison::new(c, u, g));
         }
     }
     metric.comparisons.extend(new);
+}
+
+/// hello, Corten-built and upstream-built, with upstream's test argument.
+fn hello_workloads(inv: &Inventory, kind: Kind, skips: &mut Vec<Skip>) -> Vec<Workload> {
+    hellos(inv, kind, skips)
+        .into_iter()
+        .map(|unikernel| Workload {
+            unikernel,
+            args: vec!["Hello_Solo5".to_owned()],
+        })
+        .collect()
+}
+
+/// Whether `x` ran one of the hello unikernels (the goals are about
+/// hello; `--workload` extras are shown, not judged).
+fn is_hello(x: &Series) -> bool {
+    x.unikernel
+        .as_deref()
+        .is_some_and(|u| u.starts_with("hello (") || u.starts_with("test_hello ("))
 }
 
 /// The hello unikernels for `kind`: Corten-built, and upstream-built when
@@ -170,12 +242,14 @@ fn hellos(inv: &Inventory, kind: Kind, skips: &mut Vec<Skip>) -> Vec<Unikernel> 
 pub fn spt_startup(
     inv: &Inventory,
     c_hello: Option<&Path>,
+    extra: &[Workload],
     s: &Settings,
     skips: &mut Vec<Skip>,
 ) -> Option<Metric> {
     let tenders = inv.tenders(Kind::Spt);
-    let hellos = hellos(inv, Kind::Spt, skips);
-    if tenders.is_empty() || hellos.is_empty() {
+    let mut workloads = hello_workloads(inv, Kind::Spt, skips);
+    workloads.extend_from_slice(extra);
+    if tenders.is_empty() || workloads.is_empty() {
         skips.push(Skip::new(
             "spt start-up",
             "no spt tender or no hello unikernel",
@@ -199,13 +273,13 @@ pub fn spt_startup(
         });
     }
     for t in &tenders {
-        for uk in &hellos {
-            cands.push(timed(t, uk, &["Hello_Solo5"]));
+        for w in &workloads {
+            cands.push(timed(t, w));
         }
     }
     let mut m = measure(
         "spt-startup",
-        "spt start-up: hello, process start to exit",
+        "spt start-up: process start to exit",
         "µs",
         "Wall-clock time from spawning the tender (default --mem) to reaping it, output to \
          /dev/null; every candidate runs once per round, rounds interleaved.",
@@ -231,13 +305,15 @@ pub fn spt_startup(
 /// hvt: process start to exit of hello (boot, 7-18 hypercalls, halt).
 pub fn hvt_boot(
     inv: &Inventory,
+    extra: &[Workload],
     s: &Settings,
     skips: &mut Vec<Skip>,
     absolute: &mut Vec<AbsoluteGoal>,
 ) -> Option<Metric> {
     let tenders = inv.tenders(Kind::Hvt);
-    let hellos = hellos(inv, Kind::Hvt, skips);
-    if tenders.is_empty() || hellos.is_empty() {
+    let mut workloads = hello_workloads(inv, Kind::Hvt, skips);
+    workloads.extend_from_slice(extra);
+    if tenders.is_empty() || workloads.is_empty() {
         skips.push(Skip::new(
             "hvt boot",
             "no usable hvt tender or no hello unikernel",
@@ -246,11 +322,11 @@ pub fn hvt_boot(
     }
     let cands = tenders
         .iter()
-        .flat_map(|t| hellos.iter().map(move |uk| timed(t, uk, &["Hello_Solo5"])))
+        .flat_map(|t| workloads.iter().map(move |w| timed(t, w)))
         .collect();
     let mut m = measure(
         "hvt-boot",
-        "hvt boot: hello, process start to exit",
+        "hvt boot: process start to exit",
         "µs",
         "Wall-clock time from spawning the tender (default --mem=512) to reaping it: VM \
          creation, boot, hello's console output, halt and teardown; rounds interleaved.",
@@ -270,7 +346,7 @@ pub fn hvt_boot(
         for x in m
             .series
             .iter()
-            .filter(|x| x.origin == Some(Origin::Corten) && !x.variant)
+            .filter(|x| x.origin == Some(Origin::Corten) && !x.variant && is_hello(x))
         {
             absolute.push(AbsoluteGoal {
                 text: format!(
@@ -408,6 +484,20 @@ pub fn ping(inv: &Inventory, kind: Kind, s: &Settings, skips: &mut Vec<Skip>) ->
         ));
         return None;
     }
+    // Same placement for every tender: pinger on one CPU, tenders on
+    // another (see affinity.rs).
+    let placement = affinity::allowed()
+        .ok()
+        .and_then(|a| affinity::Placement::choose(&a));
+    let pinned = match placement.map(|p| affinity::Restore::pin_to(p.pinger)) {
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            eprintln!("corten-bench: cannot pin the pinger to a CPU ({e}); ping runs unpinned");
+            None
+        }
+        None => None,
+    };
+    let tender_cpu = pinned.as_ref().and(placement).map(|p| p.tenders);
     let mut cands = Vec::new();
     let mut failures = Vec::new();
     let mut id: u16 = 0x6b00;
@@ -423,7 +513,7 @@ pub fn ping(inv: &Inventory, kind: Kind, s: &Settings, skips: &mut Vec<Skip>) ->
                     uk.path.display()
                 ),
             );
-            match Session::start(t, uk, id) {
+            match Session::start(t, uk, id, tender_cpu) {
                 Ok(session) => cands.push(Candidate {
                     series,
                     probe: Box::new(PingProbe(session)),
@@ -439,10 +529,20 @@ pub fn ping(inv: &Inventory, kind: Kind, s: &Settings, skips: &mut Vec<Skip>) ->
         &format!("{}-ping", kind.ext()),
         &title,
         "µs",
-        "Each tender serves the net unikernel (10.0.0.2) on tap100 in a network namespace of \
-         its own; the bench sends ICMP echo requests (56-byte payload) from a raw socket in \
-         each namespace, to each tender in turn, one in flight, and times request to reply. \
-         Lost pings (500 ms timeout) are counted, not timed.",
+        &format!(
+            "Each tender serves the net unikernel (10.0.0.2) on tap100 in a network namespace \
+             of its own; the bench sends ICMP echo requests (56-byte payload) from a raw socket \
+             in each namespace, to each tender in turn, one in flight, and times request to \
+             reply. Lost pings (500 ms timeout) are counted, not timed. {}",
+            match tender_cpu.zip(placement) {
+                Some((t, p)) => format!(
+                    "The pinger runs on CPU {}, every tender on CPU {t}, so each reply takes the \
+                     same path.",
+                    p.pinger
+                ),
+                None => "Not pinned to CPUs (only one CPU available).".to_owned(),
+            }
+        ),
         s.ping,
         cands,
     );
@@ -499,4 +599,24 @@ pub fn vm_exits(inv: &Inventory, s: &Settings, skips: &mut Vec<Skip>) -> Vec<Exi
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_specs() {
+        let (k, w) = Workload::parse("big=/x/img.hvt:arg1").unwrap();
+        assert_eq!(k, Kind::Hvt);
+        assert_eq!(w.unikernel.label, "big");
+        assert_eq!(w.unikernel.path, Path::new("/x/img.hvt"));
+        assert_eq!(w.args, vec!["arg1".to_owned()]);
+        let (k, w) = Workload::parse("s=/x/a.spt").unwrap();
+        assert_eq!(k, Kind::Spt);
+        assert!(w.args.is_empty());
+        assert!(Workload::parse("noequals").is_err());
+        assert!(Workload::parse("x=/y/z.elf").is_err());
+        assert!(Workload::parse("=/y/z.hvt").is_err());
+    }
 }
