@@ -114,6 +114,7 @@ pub fn markdown(r: &Results, command: &str) -> String {
     );
 
     goals(&mut s, r);
+    summary(&mut s, r);
     tenders(&mut s, r);
 
     let _ = writeln!(s, "## Results\n");
@@ -169,6 +170,49 @@ fn goals(s: &mut String, r: &Results) {
     }
     if !any {
         let _ = writeln!(s, "| (no goal could be checked: see Not measured) | | | |");
+    }
+    let _ = writeln!(s);
+}
+
+/// Every ratio of the run in one table, with both medians.
+fn summary(s: &mut String, r: &Results) {
+    let rows: Vec<_> = r
+        .metrics
+        .iter()
+        .flat_map(|m| m.comparisons.iter().map(move |c| (m, c)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "## Summary
+"
+    );
+    let _ = writeln!(
+        s,
+        "| measurement | candidate | median | reference | median | ratio [95 % CI] |"
+    );
+    let _ = writeln!(s, "| --- | --- | ---: | --- | ---: | ---: |");
+    for (m, c) in rows {
+        let median = |label: &str| {
+            m.series
+                .iter()
+                .find(|x| x.label == label)
+                .map_or("–".to_owned(), |x| {
+                    format!("{} {}", fmt_value(x.summary().median), m.unit)
+                })
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&m.title),
+            cell(&c.numerator),
+            median(&c.numerator),
+            cell(&c.denominator),
+            median(&c.denominator),
+            fmt_ratio(c)
+        );
     }
     let _ = writeln!(s);
 }
@@ -414,5 +458,9 @@ mod tests {
         assert!(md.contains("| broken | failed: it broke |"), "{md}");
         assert!(md.contains("- **ping**: needs root"), "{md}");
         assert!(md.contains("quick run"), "{md}");
+        assert!(
+            md.contains("| spt start-up | corten \\| x | 100 µs | C | 100 µs | 1.000 ["),
+            "{md}"
+        );
     }
 }

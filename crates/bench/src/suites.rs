@@ -210,6 +210,26 @@ fn hello_workloads(inv: &Inventory, kind: Kind, skips: &mut Vec<Skip>) -> Vec<Wo
         .collect()
 }
 
+/// Adds `tender / its variant` (e.g. corten-hvt / corten-hvt, ring 3
+/// off) on the same unikernel: what the variant's switch is worth.
+fn compare_with_variants(metric: &mut Metric) {
+    let mut new = Vec::new();
+    for c in metric
+        .series
+        .iter()
+        .filter(|s| s.origin == Some(Origin::Corten) && !s.variant)
+    {
+        for v in metric
+            .series
+            .iter()
+            .filter(|s| s.variant && s.unikernel == c.unikernel)
+        {
+            new.push(Comparison::new(c, v, None));
+        }
+    }
+    metric.comparisons.extend(new);
+}
+
 /// Whether `x` ran one of the hello unikernels (the goals are about
 /// hello; `--workload` extras are shown, not judged).
 fn is_hello(x: &Series) -> bool {
@@ -341,6 +361,7 @@ pub fn hvt_boot(
         ),
     };
     compare_with_upstream(&mut m, Some(&goal));
+    compare_with_variants(&mut m);
     let has_upstream = m.series.iter().any(|x| x.origin == Some(Origin::Upstream));
     if !has_upstream {
         for x in m
@@ -464,6 +485,7 @@ pub fn per_operation(
     let mut m = measure(id, title, "ns", method, s.per_op, cands);
     m.method = format!("{method} N = {count}.");
     compare_with_upstream(&mut m, None);
+    compare_with_variants(&mut m);
     Some(m)
 }
 
