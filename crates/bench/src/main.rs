@@ -212,6 +212,7 @@ fn run(o: &Options) -> Result<(), MainError> {
     }
 
     let results = Results {
+        root: o.root.clone(),
         machine,
         load_at_end: machine::load_average(),
         quick: o.quick,
@@ -297,7 +298,12 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    match parse(&args).and_then(|o| run(&o)) {
+    let parsed = parse(&args).map(|mut o| {
+        // Absolute, so that paths under it can be shown relative to it.
+        o.root = std::fs::canonicalize(&o.root).unwrap_or(o.root);
+        o
+    });
+    match parsed.and_then(|o| run(&o)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("corten-bench: {e}");

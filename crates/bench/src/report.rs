@@ -120,7 +120,7 @@ pub fn markdown(r: &Results, command: &str) -> String {
     let _ = writeln!(s, "## Results\n");
     let _ = writeln!(s, "![ratios measured in this run](ratios.svg)\n");
     for metric in &r.metrics {
-        metric_section(&mut s, metric);
+        metric_section(&mut s, r, metric);
     }
     exits(&mut s, r);
 
@@ -129,7 +129,7 @@ pub fn markdown(r: &Results, command: &str) -> String {
         let _ = writeln!(s, "Nothing: every measurement ran.\n");
     } else {
         for k in &r.skips {
-            let _ = writeln!(s, "- **{}**: {}", k.what, k.reason);
+            let _ = writeln!(s, "- **{}**: {}", k.what, r.rel(&k.reason));
         }
         let _ = writeln!(s);
     }
@@ -228,7 +228,7 @@ fn tenders(s: &mut String, r: &Results) {
             "| {} | `{}{}` | {} | {} |",
             cell(&t.label),
             cell(&env),
-            cell(&t.program.display().to_string()),
+            cell(&r.rel_path(&t.program)),
             t.linkage,
             cell(&t.version)
         );
@@ -236,7 +236,7 @@ fn tenders(s: &mut String, r: &Results) {
     let _ = writeln!(s);
 }
 
-fn metric_section(s: &mut String, m: &Metric) {
+fn metric_section(s: &mut String, r: &Results, m: &Metric) {
     let _ = writeln!(s, "### {}\n", m.title);
     let _ = writeln!(s, "{} {} timed rounds.\n", m.method, m.rounds);
     let _ = writeln!(
@@ -265,7 +265,12 @@ fn metric_section(s: &mut String, m: &Metric) {
     }
     for (label, err) in &m.failures {
         let first = err.lines().next().unwrap_or("");
-        let _ = writeln!(s, "| {} | failed: {} | | | |", cell(label), cell(first));
+        let _ = writeln!(
+            s,
+            "| {} | failed: {} | | | |",
+            cell(label),
+            cell(&r.rel(first))
+        );
     }
     if !m.comparisons.is_empty() {
         let _ = writeln!(s, "\n| ratio of medians | value [95 % CI] | goal |");
@@ -347,6 +352,10 @@ const METHOD: &str = "## Method and fairness
   `SOLO5_UPSTREAM_BIN` names a directory holding `solo5-spt`/`solo5-hvt`, else from
   `PATH` (a Corten tender installed under that name is recognised by its `--version`
   and not counted as upstream). Upstream binaries are never built by this repository.
+  corten-spt appears in both of its builds: the dynamically linked PIE
+  `cargo xtask build` leaves in `target/release`, and the musl static-pie release
+  build. A dynamically linked tender pays for the dynamic loader at every start
+  (upstream's solo5-spt is dynamically linked too); both are judged against the goal.
 - **Unikernels**: the Corten-built test unikernels (`target/unikernels`) run on every
   tender; upstream-built ones (`SOLO5_UPSTREAM_TESTS`, `test_hello`, `test_net`) run on
   every tender too, so each tender is also measured on the other project's build of
@@ -367,6 +376,10 @@ const METHOD: &str = "## Method and fairness
 - **Per-operation costs** (hypercall, `solo5_yield(0)`) difference a run with N
   operations and one with none, timed back to back in each round, so boot and exit
   cancel; the guest's own loop overhead is included, as a real guest pays it.
+  On PVM a hypercall made at ring 3 is a #GP into KVM's emulator and back
+  (crates/hvt/README.md), dearer than one made at ring 0; guest code between
+  hypercalls runs natively and repays it. The `ring 3 off` rows isolate the tender's
+  own per-exit cost.
 - **Ping** runs each tender in a network namespace of its own (tap100, 10.0.0.1/24,
   guest 10.0.0.2), created by the bench and gone when it ends; one raw ICMP socket
   per namespace, pings sent to the tenders in turn with one request in flight,
@@ -417,6 +430,7 @@ mod tests {
             }),
         );
         let r = Results {
+            root: std::path::PathBuf::from("/w"),
             machine: Machine::probe(),
             load_at_end: Some([1.0, 2.0, 3.0]),
             quick: true,

@@ -2,6 +2,8 @@
 //! (docs/benchmarks/results.json). The Markdown report is rendered from
 //! the same structure (report.rs).
 
+use std::path::{Path, PathBuf};
+
 use serde_json::{json, Value};
 
 use crate::inventory::{Origin, Skip, Tender};
@@ -120,6 +122,8 @@ pub struct ExitCount {
 /// A whole run.
 #[derive(Clone, Debug)]
 pub struct Results {
+    /// The repository measured; paths under it are shown relative to it.
+    pub root: PathBuf,
     pub machine: Machine,
     pub load_at_end: Option<[f64; 3]>,
     pub quick: bool,
@@ -156,6 +160,22 @@ fn median_u64(v: &[u64]) -> Value {
 }
 
 impl Results {
+    /// `text` with every path under the repository shown relative to it
+    /// (the report is committed; the checkout's location is noise).
+    pub fn rel(&self, text: &str) -> String {
+        let prefix = format!("{}/", self.root.display());
+        if prefix == "/" {
+            text.to_owned()
+        } else {
+            text.replace(&prefix, "")
+        }
+    }
+
+    /// [`Results::rel`] of a path.
+    pub fn rel_path(&self, p: &Path) -> String {
+        self.rel(&p.display().to_string())
+    }
+
     /// The JSON document written to results.json.
     pub fn to_json(&self) -> Value {
         let m = &self.machine;
@@ -183,7 +203,7 @@ impl Results {
                 "label": t.label,
                 "kind": t.kind.ext(),
                 "origin": t.origin.name(),
-                "program": t.program.display().to_string(),
+                "program": self.rel_path(&t.program),
                 "env": t.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
                 "version": t.version,
                 "linkage": t.linkage,
@@ -198,14 +218,15 @@ impl Results {
                     "label": s.label,
                     "tender": s.tender,
                     "unikernel": s.unikernel,
-                    "command": s.command,
+                    "command": self.rel(&s.command),
                     "origin": s.origin.map(Origin::name),
                     "variant": s.variant,
                     "lost": s.lost(),
                     "summary": summary_json(&s.summary()),
                     "values": s.values.iter().map(|&v| num(v)).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
-                "failures": mt.failures.iter().map(|(l, e)| json!({"label": l, "error": e}))
+                "failures": mt.failures.iter()
+                    .map(|(l, e)| json!({"label": l, "error": self.rel(e)}))
                     .collect::<Vec<_>>(),
                 "comparisons": mt.comparisons.iter().map(|c| json!({
                     "numerator": c.numerator,
@@ -229,7 +250,8 @@ impl Results {
                 "text": g.text, "measured": num(g.measured), "unit": g.unit, "max": g.max,
                 "met": g.measured <= g.max,
             })).collect::<Vec<_>>(),
-            "skipped": self.skips.iter().map(|s| json!({"what": s.what, "reason": s.reason}))
+            "skipped": self.skips.iter()
+                .map(|s| json!({"what": s.what, "reason": self.rel(&s.reason)}))
                 .collect::<Vec<_>>(),
         })
     }
@@ -265,6 +287,35 @@ mod tests {
         let c = Comparison::new(&b, &series("c", &[5.0]), Some(goal));
         assert_eq!(c.met(), Some(false));
         assert_eq!(Comparison::new(&a, &b, None).met(), None);
+    }
+
+    #[test]
+    fn paths_under_the_root_become_relative() {
+        let r = Results {
+            root: PathBuf::from("/w/repo"),
+            machine: Machine::probe(),
+            load_at_end: None,
+            quick: true,
+            commit: None,
+            tenders: Vec::new(),
+            metrics: Vec::new(),
+            exits: Vec::new(),
+            absolute_goals: Vec::new(),
+            skips: vec![Skip {
+                what: "x".into(),
+                reason: "/w/repo/target/unikernels/hello.spt is missing".into(),
+            }],
+            seconds: 1.0,
+        };
+        assert_eq!(
+            r.rel("/w/repo/target/release/corten-hvt /w/repo/k.hvt /tmp/x"),
+            "target/release/corten-hvt k.hvt /tmp/x"
+        );
+        let j = r.to_json();
+        assert_eq!(
+            j["skipped"][0]["reason"],
+            json!("target/unikernels/hello.spt is missing")
+        );
     }
 
     #[test]
