@@ -232,8 +232,10 @@ fn run(o: &Options) -> Result<(), MainError> {
         path: out.clone(),
         source,
     })?;
-    let json = serde_json::to_string_pretty(&results.to_json()).unwrap_or_default();
-    write(&out.join("results.json"), &(json + "\n"))?;
+    write(
+        &out.join("results.json"),
+        &results::pretty(&results.to_json()),
+    )?;
     let command = if o.quick {
         "cargo xtask bench --quick"
     } else {

@@ -147,6 +147,16 @@ fn num(v: f64) -> Value {
     }
 }
 
+/// A raw sample for JSON: one decimal (0.1 µs or 0.1 ns, far below the
+/// noise), which keeps results.json small.
+fn sample(v: f64) -> Value {
+    if v.is_finite() {
+        json!((v * 10.0).round() / 10.0)
+    } else {
+        Value::Null
+    }
+}
+
 fn summary_json(s: &Summary) -> Value {
     json!({
         "n": s.n, "median": num(s.median), "mean": num(s.mean), "min": num(s.min),
@@ -223,7 +233,7 @@ impl Results {
                     "variant": s.variant,
                     "lost": s.lost(),
                     "summary": summary_json(&s.summary()),
-                    "values": s.values.iter().map(|&v| num(v)).collect::<Vec<_>>(),
+                    "values": s.values.iter().map(|&v| sample(v)).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "failures": mt.failures.iter()
                     .map(|(l, e)| json!({"label": l, "error": self.rel(e)}))
@@ -254,6 +264,46 @@ impl Results {
                 .map(|s| json!({"what": s.what, "reason": self.rel(&s.reason)}))
                 .collect::<Vec<_>>(),
         })
+    }
+}
+
+/// JSON text indented like `to_string_pretty`, except that arrays of
+/// numbers, strings and nulls stay on one line: the samples would
+/// otherwise take one line each.
+pub fn pretty(v: &Value) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, v, 0);
+    out.push('\n');
+    out
+}
+
+fn write_pretty(out: &mut String, v: &Value, depth: usize) {
+    let pad = |n: usize| "  ".repeat(n);
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, val)) in map.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push_str(": ");
+                write_pretty(out, val, depth + 1);
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push('}');
+        }
+        Value::Array(items) if items.iter().any(|x| x.is_object() || x.is_array()) => {
+            out.push_str("[\n");
+            for (i, val) in items.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                write_pretty(out, val, depth + 1);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push(']');
+        }
+        // Scalars, empty containers and flat arrays: compact.
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -319,11 +369,24 @@ mod tests {
     }
 
     #[test]
+    fn pretty_keeps_flat_arrays_on_one_line_and_round_trips() {
+        let v = json!({"a": [1, 2.5, null], "b": [{"c": "x"}, []], "d": {}});
+        let text = pretty(&v);
+        assert_eq!(
+            text,
+            "{\n  \"a\": [1,2.5,null],\n  \"b\": [\n    {\n      \"c\": \"x\"\n    },\n    []\n  ],\n  \"d\": {}\n}\n"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+    }
+
+    #[test]
     fn lost_samples_are_counted_and_null_in_json() {
         let s = series("p", &[1.0, f64::NAN, 3.0]);
         assert_eq!(s.lost(), 1);
         assert_eq!(s.summary().n, 2);
         assert_eq!(num(f64::NAN), Value::Null);
         assert_eq!(num(1.23456), json!(1.235));
+        assert_eq!(sample(1019.894), json!(1019.9));
+        assert_eq!(sample(f64::INFINITY), Value::Null);
     }
 }
