@@ -13,6 +13,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod bench;
 mod demo;
 mod deps;
 mod fuzz;
@@ -43,6 +44,11 @@ commands:
 
   test-guest
             run the unit tests of the guest runtime (corten-rt) on this host
+
+  bench [--quick] [--only spt|hvt]
+            build, then run every benchmark side by side with upstream Solo5
+            when present (SOLO5_UPSTREAM_BIN, SOLO5_UPSTREAM_TESTS); writes
+            docs/benchmarks/ (--quick: about a minute, for smoke tests)
 
 build options:
   --debug               debug profile instead of release
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
         Some("build") => build(args.get(1..).unwrap_or_default()),
         Some("demo") => demo::run(&root()),
         Some("test") => test::run(&root()),
+        Some("bench") => bench::run(&root(), args.get(1..).unwrap_or_default()),
         Some("fuzz") => fuzz::run(&root(), args.get(1..).unwrap_or_default()),
         Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),
         Some("help" | "--help" | "-h") | None => {
