@@ -113,12 +113,8 @@ impl Inventory {
         let pvm = Path::new("/sys/module/kvm_pvm").exists();
         let kvm_unusable = kvm_unusable();
 
-        let spt = release.join("corten-spt");
-        match corten_tender(&spt, Kind::Spt, "corten-spt") {
-            Ok(t) => tenders.push(t),
-            Err(e) => skips.push(Skip::new("corten-spt (target/release)", e)),
-        }
-        // The release build the spt README documents.
+        // The shipped corten-spt (`cargo xtask build` installs the musl
+        // static-pie into target/bin; see crates/spt/README.md for why).
         match corten_tender(&musl.join("corten-spt"), Kind::Spt, "corten-spt") {
             Ok(mut t) => {
                 t.label = "corten-spt (musl static-pie)".to_owned();
@@ -127,17 +123,11 @@ impl Inventory {
             Err(e) => skips.push(Skip::new(
                 "corten-spt musl static-pie",
                 format!(
-                    "{e}; `cargo xtask bench` builds it with `cargo build --release -p corten-spt \
+                    "{e}; `cargo xtask build` builds it with `cargo build --release -p corten-spt \
                      --target {}-unknown-linux-musl`",
                     std::env::consts::ARCH
                 ),
             )),
-        }
-        if let Some(t) = tenders
-            .iter_mut()
-            .find(|t| t.kind == Kind::Spt && t.label == "corten-spt")
-        {
-            t.label = format!("corten-spt ({})", t.linkage);
         }
 
         let hvt = release.join("corten-hvt");
