@@ -206,10 +206,9 @@ fn device_table(attached: &corten_tender::devices::AttachedDevices) -> Devices {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn arch_options(cfg: &modules::Config, vm: &vm::Vm) -> arch::ArchOptions {
+fn arch_options(_cfg: &modules::Config, vm: &vm::Vm) -> arch::ArchOptions {
     arch::ArchOptions {
-        // A debugger expects the guest where it put it.
-        ring3: !cfg.debugging() && arch::ring3::enabled(&vm.kvm),
+        ring3: arch::ring3::enabled(&vm.kvm),
     }
 }
 

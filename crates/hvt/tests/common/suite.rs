@@ -210,15 +210,34 @@ pub fn buggyelf(src: Source) {
 }
 
 /// `--dumpcore=DIR`: an aborting guest leaves DIR/core.solo5-hvt.PID, named
-/// at the end of a line of output (upstream's suite greps for it).
+/// at the end of a line of output (upstream's suite greps for it). Upstream
+/// has a dedicated test_dumpcore; Corten's `abort` (a panic) does the same.
 pub fn dumpcore(src: Source) {
+    let name = match src {
+        Source::Upstream => "dumpcore",
+        Source::Corten => "abort",
+    };
+    core_of(src, name);
+}
+
+/// `--dumpcore=DIR` on a guest CPU exception: the core's registers come
+/// from the trap frame the guest hands over.
+pub fn dumpcore_exception(src: Source) {
+    core_of(src, "exception");
+}
+
+/// Runs `name` with --dumpcore and checks the core: ELF ET_CORE, and an
+/// NT_PRSTATUS whose RIP lies in the unikernel's image and whose CS/SS are
+/// the guest's own (RPL 0), also when the guest ran at CPL 3 (ring-3
+/// execution).
+fn core_of(src: Source, name: &str) {
     let tmp = TempDir::new("core");
     let opt = format!("--dumpcore={}", tmp.path().display());
-    let Some(o) = run(src, "dumpcore", &[&opt], &[]) else {
+    let Some(o) = run(src, name, &[&opt], &[]) else {
         return;
     };
     o.expect_status(255);
-    let name = o
+    let file = o
         .stderr
         .lines()
         .find_map(|l| {
@@ -227,9 +246,34 @@ pub fn dumpcore(src: Source) {
                 .filter(|n| n.starts_with("core.solo5-hvt."))
         })
         .unwrap_or_else(|| panic!("no core file named:\n{}", o.stderr));
-    let core = std::fs::read(tmp.path().join(name)).expect("core file");
+    let core = std::fs::read(tmp.path().join(file)).expect("core file");
     assert_eq!(&core[..4], b"\x7fELF");
     assert_eq!(u16::from_le_bytes([core[16], core[17]]), 4, "not ET_CORE");
+    // The note follows the ELF header and two program headers: namesz,
+    // descsz, type, "CORE\0" padded to 8, then struct elf_prstatus with
+    // pr_reg (user_regs_struct) at 112.
+    let note = 64 + 2 * 56;
+    let word = |at: usize| u64::from_le_bytes(core[at..at + 8].try_into().unwrap());
+    assert_eq!(
+        u32::from_le_bytes(core[note + 8..note + 12].try_into().unwrap()),
+        1
+    );
+    let regs = note + 20 + 112;
+    let (rip, cs, ss) = (
+        word(regs + 16 * 8),
+        word(regs + 17 * 8),
+        word(regs + 20 * 8),
+    );
+    assert!(
+        (0x10_0000..0x1000_0000).contains(&rip),
+        "rip {rip:#x} outside the image:\n{}",
+        o.stderr
+    );
+    assert!(
+        cs & 3 == 0 && ss & 3 == 0 && cs != 0,
+        "cs {cs:#x} ss {ss:#x} are not the guest's selectors:\n{}",
+        o.stderr
+    );
 }
 
 /// Serves pings on `ifaces` taps (10.N.0.2) inside a fresh namespace.

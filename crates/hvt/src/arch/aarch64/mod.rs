@@ -254,7 +254,7 @@ pub fn register_dump(vcpu: &VcpuFd) -> String {
 }
 
 /// The guest's trap frame (halt cookie), as text: the first words.
-pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
+pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, _view: RegisterView<'_>) -> Option<String> {
     let words = mem.read::<[u64; 4]>(cookie).ok()?;
     Some(format!(
         "guest trap frame at {cookie:#x}: {:#x} {:#x} {:#x} {:#x}",
@@ -262,9 +262,19 @@ pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
     ))
 }
 
+/// How the guest's own register view differs from the vCPU's: not at all
+/// on aarch64 (no ring-3 execution).
+#[derive(Clone, Copy, Default)]
+pub struct RegisterView<'a>(std::marker::PhantomData<&'a ()>);
+
 /// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
 /// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112.
-pub fn core_prstatus(vcpu: &VcpuFd, _mem: &GuestMemory, _cookie: Option<u64>) -> Vec<u8> {
+pub fn core_prstatus(
+    vcpu: &VcpuFd,
+    _mem: &GuestMemory,
+    _cookie: Option<u64>,
+    _view: RegisterView<'_>,
+) -> Vec<u8> {
     const PR_REG: usize = 112;
     let mut out = vec![0u8; 392];
     for i in 0..34u64 {
