@@ -135,7 +135,7 @@ fn step_inner(
                     Err(e) => return Err(fail(vm, format_args!("{e}"), false)),
                 }
             }
-            Exit::Mmio { addr, len, .. } if addr < vm.mem.size() => {
+            Exit::Mmio { addr, len, .. } if addr < vm.mem.mapped_size() => {
                 return Err(translation_fault(vm, Some((addr, len as u64)), modules));
             }
             Exit::Mmio { addr, len, write } => {
@@ -145,7 +145,7 @@ fn step_inner(
                         "Invalid guest memory access: 0x{addr:x} ({len}-byte {}) is outside \
                          guest memory (0x{:x} bytes)",
                         if write { "write" } else { "read" },
-                        vm.mem.size()
+                        vm.mem.mapped_size()
                     ),
                     true,
                 ));

@@ -121,6 +121,10 @@ pub struct Policy {
     pub net: Vec<RawFd>,
     pub epoll_fd: RawFd,
     pub timer_fd: RawFd,
+    /// The network ring's kick eventfd, when its I/O thread runs: that
+    /// thread reads it (and the taps), the vCPU thread writes it once at
+    /// the end. The filter is then installed on all threads (TSYNC).
+    pub ring_kick_fd: Option<RawFd>,
 }
 
 const KVMIO: u64 = 0xae;
@@ -211,6 +215,10 @@ impl Policy {
         // Console and diagnostics, tap output.
         let mut writes = vec![rule(vec![fd_is(1)?])?, rule(vec![fd_is(2)?])?];
         let mut reads = Vec::new();
+        if let Some(fd) = self.ring_kick_fd {
+            writes.push(rule(vec![fd_is(fd)?])?);
+            reads.push(rule(vec![fd_is(fd)?])?);
+        }
         for &fd in &self.net {
             writes.push(rule(vec![fd_is(fd)?])?);
             reads.push(rule(vec![fd_is(fd)?])?);
@@ -287,12 +295,17 @@ impl Policy {
         filter.try_into().map_err(SandboxError::Compile)
     }
 
-    /// Installs the filter on the calling (only) thread. A violation traps
-    /// to a handler that names the system call and exits with status 1.
+    /// Installs the filter on the calling thread, and on the ring's I/O
+    /// thread if there is one. A violation traps to a handler that names
+    /// the system call and exits with status 1.
     pub fn install(&self) -> Result<(), SandboxError> {
         let prog = self.compile()?;
         install_sigsys_handler()?;
-        seccompiler::apply_filter(&prog).map_err(SandboxError::Install)
+        if self.ring_kick_fd.is_some() {
+            seccompiler::apply_filter_all_threads(&prog).map_err(SandboxError::Install)
+        } else {
+            seccompiler::apply_filter(&prog).map_err(SandboxError::Install)
+        }
     }
 }
 
@@ -377,6 +390,7 @@ mod tests {
             net: vec![9, 10],
             epoll_fd: 11,
             timer_fd: 12,
+            ring_kick_fd: Some(13),
         };
         let prog = p.compile().unwrap();
         assert!(prog.len() > 20);

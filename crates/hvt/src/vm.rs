@@ -53,14 +53,14 @@ impl Vm {
             slot: 0,
             flags: 0,
             guest_phys_addr: 0,
-            memory_size: mem.size(),
+            memory_size: mem.mapped_size(),
             userspace_addr: mem.host_address(),
         };
         // SAFETY: the region is exactly the mapping owned by `mem`, which
         // lives in the same struct as the VM and is dropped after it (field
         // order), so the kernel never sees a dangling range.
         unsafe { vm.set_user_memory_region(region) }.map_err(|source| VmError::MemoryRegion {
-            size: mem.size(),
+            size: mem.mapped_size(),
             source,
         })?;
         Ok(Vm { kvm, vm, vcpu, mem })

@@ -9,11 +9,14 @@
 
 mod common;
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
 use common::urunc::{confine, Jail};
-use common::{kvm_or_skip, tender, unikernel, wait_with_timeout, Source};
+use common::{kvm_or_skip, tender, unikernel, wait_with_timeout, Source, TempDir};
+use corten_hvt::testkit::{booted, build, Code, Devices, SCRATCH};
 
 fn kernel(src: Source) -> Option<std::path::PathBuf> {
     if !kvm_or_skip("urunc launch") {
@@ -93,4 +96,96 @@ fn corten_hello_under_urunc_filter() {
 #[test]
 fn corten_hello_after_pivot_root_under_urunc_filter() {
     after_pivot_root(Source::Corten);
+}
+
+/// A guest with a network device (one end of a datagram socket pair as
+/// `--net:service0=@3`): it sends a 60-byte frame with the NET_WRITE
+/// hypercall and halts with the boot info's host_features as its status.
+/// Under urunc's filter the ring's I/O thread cannot start (no `eventfd2`,
+/// `clone3` or `rt_sigprocmask` on urunc's list), so the tender must not
+/// offer ring I/O (status 0), must say so, and hypercalls must work.
+fn network_device(pivot: bool) {
+    if !kvm_or_skip("urunc launch with a network device")
+        || (pivot && !common::is_root_or_skip("urunc pivot_root launch"))
+    {
+        return;
+    }
+    let dir = TempDir::new("urunc-net");
+    let args = SCRATCH + 0x100;
+    let frame = SCRATCH + 0x800;
+    let code = booted(Code::new())
+        .store32(frame, 0x5a5a_5a5a)
+        .store64(args, 1)
+        .store64(args + 8, frame as i32)
+        .store64(args + 16, 60)
+        .hypercall(6, args)
+        .halt_with_status_at(0x1_0028);
+    let k = build(dir.path(), "net", &code, Devices::Net).expect("write unikernel");
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0);
+    // SAFETY: fresh descriptors we own.
+    let (ours, peer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (program, kernel) = if pivot {
+        (
+            Jail::tender_path(),
+            std::path::PathBuf::from("/unikernel.hvt"),
+        )
+    } else {
+        (tender(), k.clone())
+    };
+    let mut cmd = Command::new(program);
+    cmd.arg("--mem=512")
+        .arg("--net:service0=@3")
+        .arg(&kernel)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let fd = ours.as_raw_fd();
+    // SAFETY: only dup2 between fork and exec (before the filter).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    let jail;
+    if pivot {
+        jail = Jail::new();
+        jail.confine(&mut cmd, &tender(), &k);
+    } else {
+        confine(&mut cmd);
+    }
+    let o = wait_with_timeout(cmd.spawn().expect("spawn"), Duration::from_secs(60));
+    o.expect_status(0);
+    assert!(
+        o.stderr.contains("not offering ring I/O"),
+        "the tender should say why there is no ring:\n{}",
+        o.stderr
+    );
+    let mut b = [0u8; 128];
+    // SAFETY: reads into a live buffer.
+    let n = unsafe { libc::read(peer.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+    assert_eq!(n, 60, "no frame from the guest:\n{}", o.output());
+    assert_eq!(&b[..4], &[0x5a; 4]);
+}
+
+#[test]
+fn network_device_under_urunc_filter() {
+    network_device(false);
+}
+
+#[test]
+fn network_device_after_pivot_root_under_urunc_filter() {
+    network_device(true);
 }

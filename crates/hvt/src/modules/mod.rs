@@ -60,8 +60,8 @@ impl Config {
         Ok(cfg)
     }
 
-    /// A debugging module is on: the run-time seccomp filter and ring-3
-    /// execution stay off, as in upstream's solo5-hvt-debug.
+    /// A debugging module is on: the run-time seccomp filter stays off, as
+    /// in upstream's solo5-hvt-debug (ring-3 execution stays on).
     pub fn debugging(&self) -> bool {
         self.gdb || self.dumpcore_dir.is_some()
     }

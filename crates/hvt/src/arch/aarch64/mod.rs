@@ -23,6 +23,13 @@ pub const NAME: &str = "aarch64";
 pub const IP_NAME: &str = "pc";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "MMIO addresses 0x100000008..0x100000040";
+/// Guest memory comes in multiples of this (one 2 MiB block).
+pub const MEM_BLOCK: u64 = abi::GUEST_BLOCK_SIZE;
+/// Largest guest memory (everything below the MMIO window).
+pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
+/// The network ring's kick address.
+pub const RING_KICK: super::RingKick = super::RingKick::Mmio(abi::RING_KICK_MMIO_BASE);
+
 /// `e_machine` of core files (EM_AARCH64).
 pub const ELF_MACHINE: u16 = 183;
 

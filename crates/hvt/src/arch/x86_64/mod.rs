@@ -22,6 +22,12 @@ pub const NAME: &str = "x86_64";
 pub const IP_NAME: &str = "rip";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "ports 0x501..0x508";
+/// Guest memory comes in multiples of this (one 2 MiB page).
+pub const MEM_BLOCK: u64 = abi::GUEST_PAGE_SIZE;
+/// Largest guest memory (what four page directories map).
+pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
+/// The network ring's kick port.
+pub const RING_KICK: super::RingKick = super::RingKick::Pio(abi::RING_KICK_PIO_BASE);
 
 const CR0_PE: u64 = 1 << 0;
 const CR0_NE: u64 = 1 << 5;
