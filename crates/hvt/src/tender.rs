@@ -309,9 +309,10 @@ fn arch_options(_vm: &vm::Vm) -> arch::ArchOptions {
 fn enter_sandbox(d: &Diag, policy: &sandbox::Policy, confinement: &Confinement) {
     match confinement {
         Confinement::Unconfined => policy.install().unwrap_or_else(|e| d.fatal(e)),
-        Confinement::Confined { mode } => d.warn(format_args!(
-            "already confined by a seccomp filter (seccomp mode {mode}); running under it \
-             without adding one, since the outer filter may forbid installing another"
+        Confinement::Confined(status) => d.warn(format_args!(
+            "already confined by a seccomp filter (seccomp mode {}); running under it \
+             without adding one, since the outer filter may forbid installing another",
+            status.mode.as_raw()
         )),
         Confinement::Unknown { reason } => d.warn(format_args!(
             "cannot tell whether a seccomp filter already confines this process ({reason}); \

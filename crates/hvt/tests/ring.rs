@@ -10,11 +10,10 @@
 
 mod common;
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use common::{kvm_or_skip, wait_with_timeout, Outcome, TempDir};
+use common::{inherit_fd, kvm_or_skip, socket_pair, wait_with_timeout, Outcome, TempDir};
 use corten_abi::ring::{HVT_RING_NET_READ, HVT_RING_NET_WRITE};
 use corten_hvt::testkit::{booted, build, Code, Devices, SCRATCH};
 
@@ -31,22 +30,6 @@ const ENTRIES: u32 = 128;
 const COMMITS: u32 = 128 + 1024 * 32;
 const FRAME: u32 = SCRATCH + 0x800;
 const BUF: u32 = SCRATCH + 0x1000;
-
-fn socket_pair() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for two descriptors.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    assert_eq!(rc, 0);
-    // SAFETY: fresh descriptors we own.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
 
 /// Runs `code` with one network device on a socket pair; `before` is sent
 /// to the guest's side first. Returns the outcome and the frames the guest
@@ -69,16 +52,7 @@ fn run(ring3: &str, code: Code, opts: &[&str], before: &[u8]) -> Option<(Outcome
         .arg(&k)
         .env("CORTEN_HVT_RING3", ring3)
         .env("CORTEN_HVT_STATS", "1");
-    let fd = tender_end.as_raw_fd();
-    // SAFETY: only dup2 between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    };
+    inherit_fd(&mut cmd, tender_end.as_raw_fd(), 3);
     let o = wait_with_timeout(cmd.spawn().expect("spawn"), Duration::from_secs(60));
     assert!(o.status < 128, "tender died: {}\n{}", o.status, o.output());
     if ring3 == "1" && o.status != 1 {

@@ -9,13 +9,14 @@
 
 mod common;
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 
 use common::urunc::{confine, Jail};
-use common::{kvm_or_skip, tender, unikernel, wait_with_timeout, Source, TempDir};
+use common::{
+    inherit_fd, kvm_or_skip, socket_pair, tender, unikernel, wait_with_timeout, Source, TempDir,
+};
 use corten_hvt::testkit::{booted, build, Code, Devices, SCRATCH};
 
 fn kernel(src: Source) -> Option<std::path::PathBuf> {
@@ -121,19 +122,7 @@ fn network_device(pivot: bool) {
         .hypercall(6, args)
         .halt_with_status_at(0x1_0028);
     let k = build(dir.path(), "net", &code, Devices::Net).expect("write unikernel");
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for two descriptors.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    assert_eq!(rc, 0);
-    // SAFETY: fresh descriptors we own.
-    let (ours, peer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (ours, peer) = socket_pair();
     let (program, kernel) = if pivot {
         (
             Jail::tender_path(),
@@ -149,16 +138,8 @@ fn network_device(pivot: bool) {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let fd = ours.as_raw_fd();
-    // SAFETY: only dup2 between fork and exec (before the filter).
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    };
+    // Before the filter (registered below): dup2 is not on urunc's list.
+    inherit_fd(&mut cmd, ours.as_raw_fd(), 3);
     let jail;
     if pivot {
         jail = Jail::new();

@@ -291,26 +291,12 @@ impl HostRing {
 mod tests {
     use super::*;
     use crate::guest_mem::{GuestMemory, HostProt};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, OwnedFd};
 
     const MIB: u64 = 1 << 20;
     const RING: u64 = 2 * MIB;
 
-    fn pair() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for two descriptors.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, 0);
-        // SAFETY: fresh descriptors we own.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-    }
+    use corten_testutil::socket_pair as pair;
 
     struct Setup {
         mem: GuestMemory,

@@ -38,6 +38,7 @@ use crate::arch;
 use crate::devices::Devices;
 use crate::diag;
 use crate::guest_mem::SharedMemory;
+use crate::vm::{kvm_ioctl, IoctlDir};
 use host::{Counters, HostRing, RingError, Tap};
 
 /// Where the ring goes: the mapping is `mapped` bytes, the guest's memory
@@ -98,8 +99,12 @@ pub struct NetRing {
     control: Arc<Control>,
 }
 
-/// `struct kvm_ioeventfd` is 64 bytes: `_IOW(KVMIO, 0x79, …)`.
-const KVM_IOEVENTFD: libc::c_ulong = (1 << 30) | (64 << 16) | (0xae << 8) | 0x79;
+/// `_IOW(KVMIO, 0x79, struct kvm_ioeventfd)`
+const KVM_IOEVENTFD: u64 = kvm_ioctl(
+    IoctlDir::Write,
+    0x79,
+    std::mem::size_of::<kvm_bindings::kvm_ioeventfd>(),
+);
 const KVM_IOEVENTFD_FLAG_PIO: u32 = 1 << 1;
 
 impl NetRing {
