@@ -74,12 +74,14 @@ impl Target {
 /// How floating point is compiled for hvt unikernels on x86_64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HvtFloat {
-    /// `x86_64-unknown-none`: no SSE/x87 instruction anywhere. Runs on any
-    /// hvt host, including ones that emulate guest instructions (KVM under
-    /// PVM nested virtualisation cannot execute SSE).
+    /// `x86_64-unknown-none`: no SSE/x87 instruction anywhere, for tenders
+    /// whose CPL-0 guest code runs on an emulator without SSE (upstream
+    /// solo5-hvt on KVM-PVM hosts).
     Soft,
-    /// `x86_64-unknown-linux-gnu` used freestanding: SSE2 hardware floats,
-    /// like spt. Needs a hvt host that runs the guest on the real CPU.
+    /// The default: `x86_64-unknown-linux-gnu` used freestanding, SSE2
+    /// hardware floats like spt. Runs on corten-hvt everywhere (ring-3
+    /// execution on PVM hosts) and on any tender whose host runs CPL-0
+    /// guest code natively (VMX/SVM).
     Hard,
 }
 
@@ -246,7 +248,7 @@ pub fn output_dir(root: &Path, arch: Arch) -> PathBuf {
 
 /// Builds every test unikernel for `arch` and each of `targets` and copies
 /// them to `NAME.{spt,hvt}` in [`output_dir`]. Returns the paths written.
-/// hvt unikernels are built soft-float (see [`HvtFloat`]).
+/// hvt unikernels are built hard-float (see [`HvtFloat`]).
 #[allow(dead_code)] // the entry point for other xtask commands (test, bench)
 pub fn build_unikernels(
     root: &Path,
@@ -254,7 +256,7 @@ pub fn build_unikernels(
     targets: &[Target],
     release: bool,
 ) -> Result<Vec<PathBuf>> {
-    build_unikernels_with(root, arch, targets, release, HvtFloat::Soft)
+    build_unikernels_with(root, arch, targets, release, HvtFloat::Hard)
 }
 
 /// [`build_unikernels`] with a choice of floating point for hvt.

@@ -7,7 +7,7 @@
 //! cargo xtask fuzz [--seconds N] [TARGET...]
 //! cargo xtask build [--debug] [--host-only | --guests-only]
 //!                   [--tender spt|hvt]... [--arch x86_64|aarch64]
-//!                   [--hvt-float soft|hard]
+//!                   [--hvt-float hard|soft]
 //! cargo xtask test-guest
 //! ```
 
@@ -56,9 +56,10 @@ build options:
   --guests-only         only the unikernels
   --tender spt|hvt      only unikernels for this tender (repeatable)
   --arch x86_64|aarch64 unikernel architecture (default: the host's)
-  --hvt-float soft|hard hvt floating point on x86_64 (default soft: no SSE
-                        instructions, runs on every KVM host; hard: SSE2 like
-                        spt, needs a host that runs guests on the real CPU)
+  --hvt-float hard|soft hvt floating point on x86_64 (default hard: SSE2 like
+                        spt; soft: no SSE/x87 instruction, for tenders that
+                        run CPL-0 guest code on an emulator without SSE, e.g.
+                        upstream solo5-hvt on KVM-PVM hosts)
 ";
 
 /// The repository root (xtask lives in ROOT/xtask).
@@ -83,7 +84,7 @@ fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
         guests: true,
         tenders: Vec::new(),
         arch: Arch::host(),
-        hvt_float: HvtFloat::Soft,
+        hvt_float: HvtFloat::Hard,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -187,7 +188,7 @@ mod tests {
         let o = parse_build(&[]).unwrap();
         assert!(o.release && o.host && o.guests);
         assert_eq!(o.tenders, Target::ALL.to_vec());
-        assert_eq!(o.hvt_float, HvtFloat::Soft);
+        assert_eq!(o.hvt_float, HvtFloat::Hard);
     }
 
     #[test]
@@ -198,12 +199,12 @@ mod tests {
             "--tender",
             "hvt",
             "--hvt-float",
-            "hard",
+            "soft",
         ]))
         .unwrap();
         assert!(!o.release && !o.host && o.guests);
         assert_eq!(o.tenders, vec![Target::Hvt]);
-        assert_eq!(o.hvt_float, HvtFloat::Hard);
+        assert_eq!(o.hvt_float, HvtFloat::Soft);
         assert!(parse_build(&s(&["--tender"])).is_err());
         assert!(parse_build(&s(&["--tender", "virtio"])).is_err());
         assert!(parse_build(&s(&["--host-only", "--guests-only"])).is_err());

@@ -17,11 +17,11 @@
 //! With `CORTEN_ELFTOOL_SELFTEST` set, `read` and `pread64` are also
 //! allowed on the `/proc/thread-self/status` descriptor it opened.
 
-use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 
-use corten_sandbox::seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
-use corten_sandbox::{arg_in, compile, install, Installed, SandboxError};
+use corten_sandbox::{
+    bits_clear, compile_with, install, int_eq, u64_eq, Installed, OnViolation, Rules, SandboxError,
+};
 
 /// The descriptors each kind of call may use.
 #[derive(Debug, Default)]
@@ -32,79 +32,47 @@ pub struct Descriptors {
     pub truncate: Vec<RawFd>,
 }
 
-fn fds(list: &[RawFd]) -> Vec<u32> {
-    let mut v: Vec<u32> = list
+fn fds(list: &[RawFd]) -> Vec<i64> {
+    let mut v: Vec<i64> = list
         .iter()
-        .filter_map(|&fd| u32::try_from(fd).ok())
+        .filter(|&&fd| fd >= 0)
+        .map(|&fd| i64::from(fd))
         .collect();
     v.sort_unstable();
     v.dedup();
     v
 }
 
-/// Adds `nr` allowed only for `list`'s descriptors in argument 0; adds
-/// nothing for an empty list (an empty rule list would allow any fd).
-fn allow_fds(
-    rules: &mut BTreeMap<i64, Vec<SeccompRule>>,
-    nr: libc::c_long,
-    list: &[RawFd],
-) -> Result<(), SandboxError> {
-    let fds = fds(list);
-    if !fds.is_empty() {
-        rules.insert(nr, arg_in(0, &fds)?);
-    }
-    Ok(())
-}
-
-fn condition(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
-    Ok(SeccompCondition::new(
-        arg,
-        SeccompCmpArgLen::Dword,
-        op,
-        value,
-    )?)
-}
-
-/// The allow-list for these descriptors.
-pub fn rules(d: &Descriptors) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SandboxError> {
-    let mut rules = BTreeMap::new();
+/// The allow-list for these descriptors (a call whose descriptor list is
+/// empty is not allowed at all).
+pub fn rules(d: &Descriptors) -> Result<Rules, SandboxError> {
+    let mut rules = Rules::new();
     let mut write = d.write.clone();
     write.extend([libc::STDOUT_FILENO, libc::STDERR_FILENO]);
-    allow_fds(&mut rules, libc::SYS_read, &d.read)?;
-    allow_fds(&mut rules, libc::SYS_pread64, &d.pread)?;
-    allow_fds(&mut rules, libc::SYS_write, &write)?;
-    allow_fds(&mut rules, libc::SYS_ftruncate, &d.truncate)?;
+    rules
+        .allow_when_in(libc::SYS_read, 0, &fds(&d.read))?
+        .allow_when_in(libc::SYS_pread64, 0, &fds(&d.pread))?
+        .allow_when_in(libc::SYS_write, 0, &fds(&write))?
+        .allow_when_in(libc::SYS_ftruncate, 0, &fds(&d.truncate))?;
 
     // Anonymous memory only, never executable.
-    rules.insert(
+    rules.allow_when(
         libc::SYS_mmap,
-        vec![SeccompRule::new(vec![
-            condition(2, SeccompCmpOp::MaskedEq(libc::PROT_EXEC as u64), 0)?,
-            condition(4, SeccompCmpOp::Eq, u64::from(u32::MAX))?,
-        ])?],
-    );
-    for nr in [libc::SYS_munmap, libc::SYS_mremap, libc::SYS_brk] {
-        rules.insert(nr, vec![]);
-    }
-    rules.insert(
-        libc::SYS_sigaltstack,
-        vec![SeccompRule::new(vec![SeccompCondition::new(
-            1,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::Eq,
-            0,
-        )?])?],
-    );
-    for nr in [libc::SYS_exit, libc::SYS_exit_group] {
-        rules.insert(nr, vec![]);
-    }
+        vec![bits_clear(2, libc::PROT_EXEC as u32)?, int_eq(4, -1)?],
+    )?;
+    rules
+        .allow(libc::SYS_munmap)
+        .allow(libc::SYS_mremap)
+        .allow(libc::SYS_brk);
+    rules.allow_when(libc::SYS_sigaltstack, vec![u64_eq(1, 0)?])?;
+    rules.allow(libc::SYS_exit).allow(libc::SYS_exit_group);
     Ok(rules)
 }
 
 /// Installs the allow-list. A filter installed by someone else that
 /// forbids ours is accepted: it confines this process already.
 pub fn enter(d: &Descriptors) -> Result<Installed, SandboxError> {
-    install(&compile(rules(d)?)?)
+    install(&compile_with(rules(d)?, OnViolation::Kill)?)
 }
 
 #[cfg(test)]
@@ -114,12 +82,16 @@ mod tests {
     #[test]
     fn empty_fd_lists_add_no_rule() {
         let r = rules(&Descriptors::default()).unwrap();
-        assert!(!r.contains_key(&libc::SYS_read));
-        assert!(!r.contains_key(&libc::SYS_pread64));
-        assert!(!r.contains_key(&libc::SYS_ftruncate));
-        assert!(!r.contains_key(&libc::SYS_close));
-        assert!(!r.contains_key(&libc::SYS_openat));
-        assert_eq!(r[&libc::SYS_write].len(), 2, "stdout and stderr only");
+        assert!(!r.contains(libc::SYS_read));
+        assert!(!r.contains(libc::SYS_pread64));
+        assert!(!r.contains(libc::SYS_ftruncate));
+        assert!(!r.contains(libc::SYS_close));
+        assert!(!r.contains(libc::SYS_openat));
+        assert_eq!(
+            r.alternatives(libc::SYS_write),
+            Some(2),
+            "stdout and stderr only"
+        );
     }
 
     #[test]
@@ -131,8 +103,7 @@ mod tests {
             truncate: vec![4],
         };
         let r = rules(&d).unwrap();
-        let mut names: Vec<i64> = r.keys().copied().collect();
-        names.sort_unstable();
+        let names: Vec<i64> = r.calls().collect();
         let mut expected = vec![
             libc::SYS_read,
             libc::SYS_pread64,
@@ -148,7 +119,7 @@ mod tests {
         ];
         expected.sort_unstable();
         assert_eq!(names, expected);
-        assert_eq!(r[&libc::SYS_write].len(), 3, "1, 2 and 4");
-        assert!(compile(r).is_ok());
+        assert_eq!(r.alternatives(libc::SYS_write), Some(3), "1, 2 and 4");
+        assert!(compile_with(r, OnViolation::Kill).is_ok());
     }
 }

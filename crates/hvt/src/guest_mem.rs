@@ -8,6 +8,7 @@
 //! gets an error, not a SIGSEGV in the tender.
 
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use corten_abi::hvt::{HcBlockIo, HcHalt, HcNetIo, HcPoll, HcPuts, HcWalltime, HvtBootInfo};
 use corten_abi::mft::{MftEntry, MftHeader};
@@ -104,16 +105,74 @@ pub enum HostProt {
     ReadWrite,
 }
 
-pub struct GuestMemory {
+/// The host mapping behind guest memory, unmapped when the last owner
+/// (guest memory, or the network ring's I/O thread) drops it.
+struct Mapping {
     base: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; which thread
+// unmaps it (the last owner to drop) does not matter.
+unsafe impl Send for Mapping {}
+// SAFETY: shared access only hands out raw pointers and bounds-checked
+// slices; concurrent writers (the guest, the ring's I/O thread) are why
+// every access that can race goes through volatile or atomic operations
+// or a system call (see `SharedMemory`).
+unsafe impl Sync for Mapping {}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping created in
+        // `GuestMemory::new`; no slice can outlive the owners.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}
+
+/// What a guest-supplied range is checked against: guest memory's size and
+/// the ranges the tender made read-only on the host.
+#[derive(Debug, Clone, Default)]
+struct Bounds {
     size: u64,
     /// Ranges made read-only on the host, `[start, end)`.
     read_only: Vec<(u64, u64)>,
 }
 
-// SAFETY: GuestMemory owns its mapping; moving it to another thread moves
-// that ownership. Shared access only hands out `&[u8]`.
-unsafe impl Send for GuestMemory {}
+impl Bounds {
+    fn check(&self, gpa: u64, len: u64) -> Result<usize, GuestAccessError> {
+        let oob = GuestAccessError::OutOfBounds {
+            gpa,
+            len,
+            size: self.size,
+        };
+        let end = gpa.checked_add(len).ok_or(oob)?;
+        if end > self.size {
+            return Err(oob);
+        }
+        usize::try_from(gpa).map_err(|_| oob)
+    }
+
+    fn check_writable(&self, gpa: u64, len: u64) -> Result<usize, GuestAccessError> {
+        let off = self.check(gpa, len)?;
+        let end = gpa + len; // checked above
+        for &(ro_start, ro_end) in self.read_only.iter() {
+            if len > 0 && gpa < ro_end && ro_start < end {
+                return Err(GuestAccessError::ReadOnly {
+                    gpa,
+                    len,
+                    ro_start,
+                    ro_end,
+                });
+            }
+        }
+        Ok(off)
+    }
+}
+
+pub struct GuestMemory {
+    map: Arc<Mapping>,
+    bounds: Bounds,
+}
 
 impl GuestMemory {
     /// Maps `size` bytes of zeroed, private, anonymous memory. Pages are
@@ -144,53 +203,72 @@ impl GuestMemory {
         }
         let base = NonNull::new(ptr.cast::<u8>()).ok_or(MemError::TooLarge(size))?;
         Ok(GuestMemory {
-            base,
-            size,
-            read_only: Vec::new(),
+            map: Arc::new(Mapping { base, len }),
+            bounds: Bounds {
+                size,
+                read_only: Vec::new(),
+            },
         })
     }
 
-    /// Size of guest memory in bytes.
+    /// Sets aside the top `bytes` of the mapping for the tender (the
+    /// network ring): from now on guest-supplied ranges must lie below it,
+    /// as must the image. Returns its guest-physical address.
+    pub fn reserve_top(&mut self, bytes: u64) -> Result<u64, GuestAccessError> {
+        let top = self
+            .bounds
+            .size
+            .checked_sub(bytes)
+            .filter(|&t| t > 0)
+            .ok_or(GuestAccessError::OutOfBounds {
+                gpa: 0,
+                len: bytes,
+                size: self.bounds.size,
+            })?;
+        self.bounds.size = top;
+        Ok(top)
+    }
+
+    /// Size of guest memory in bytes: what guest-supplied ranges must lie
+    /// in (without a reserved top, all of the mapping).
     pub fn size(&self) -> u64 {
-        self.size
+        self.bounds.size
+    }
+
+    /// Size of the whole mapping, reserved top included: what KVM and the
+    /// guest page tables map.
+    pub fn mapped_size(&self) -> u64 {
+        self.map.len as u64
     }
 
     /// Host virtual address of guest-physical address 0 (for KVM).
     pub fn host_address(&self) -> u64 {
-        self.base.as_ptr() as u64
+        self.map.base.as_ptr() as u64
+    }
+
+    /// A handle on guest memory for another thread (the network ring's),
+    /// with the bounds and read-only ranges in force now.
+    pub fn shared(&self) -> SharedMemory {
+        SharedMemory {
+            map: Arc::clone(&self.map),
+            bounds: self.bounds.clone(),
+        }
+    }
+
+    fn base(&self) -> *mut u8 {
+        self.map.base.as_ptr()
     }
 
     /// Checks `[gpa, gpa + len)` against guest memory without overflow and
     /// returns the offset into the mapping.
     pub fn check(&self, gpa: u64, len: u64) -> Result<usize, GuestAccessError> {
-        let oob = GuestAccessError::OutOfBounds {
-            gpa,
-            len,
-            size: self.size,
-        };
-        let end = gpa.checked_add(len).ok_or(oob)?;
-        if end > self.size {
-            return Err(oob);
-        }
-        usize::try_from(gpa).map_err(|_| oob)
+        self.bounds.check(gpa, len)
     }
 
     /// Like [`check`](Self::check), and also refuses ranges overlapping
     /// host-read-only memory.
     pub fn check_writable(&self, gpa: u64, len: u64) -> Result<usize, GuestAccessError> {
-        let off = self.check(gpa, len)?;
-        let end = gpa + len; // checked above
-        for &(ro_start, ro_end) in self.read_only.iter() {
-            if len > 0 && gpa < ro_end && ro_start < end {
-                return Err(GuestAccessError::ReadOnly {
-                    gpa,
-                    len,
-                    ro_start,
-                    ro_end,
-                });
-            }
-        }
-        Ok(off)
+        self.bounds.check_writable(gpa, len)
     }
 
     /// The guest bytes `[gpa, gpa + len)`.
@@ -200,8 +278,10 @@ impl GuestMemory {
         let len = len as usize;
         // SAFETY: the range lies inside the live mapping we own. The vCPU
         // is stopped while the tender handles an exit, so the guest does not
-        // write these bytes while the slice is alive.
-        Ok(unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(off), len) })
+        // write these bytes while the slice is alive. (A hostile guest may
+        // have a ring request of the I/O thread target the same bytes; the
+        // tender only copies such bytes or hands them to a system call.)
+        Ok(unsafe { std::slice::from_raw_parts(self.base().add(off), len) })
     }
 
     /// The guest bytes `[gpa, gpa + len)`, writable.
@@ -210,15 +290,16 @@ impl GuestMemory {
         let len = len as usize;
         // SAFETY: as in `slice`; `&mut self` makes this the only live view,
         // and the range is host-writable.
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(off), len) })
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.base().add(off), len) })
     }
 
-    /// All of guest memory, for loading the unikernel image before any
-    /// range is made read-only.
+    /// All of guest memory (without a reserved top), for loading the
+    /// unikernel image before any range is made read-only.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: the whole mapping, exclusively borrowed. Callers only use
-        // this before `protect`, see `load_image` in boot.rs.
-        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size as usize) }
+        // SAFETY: guest memory below the reserved top (size <= mapping
+        // length), exclusively borrowed. Callers only use this before
+        // `protect` and before the guest or any other thread runs.
+        unsafe { std::slice::from_raw_parts_mut(self.base(), self.bounds.size as usize) }
     }
 
     /// A copy of the `T` at `gpa` (any alignment).
@@ -253,7 +334,7 @@ impl GuestMemory {
             .ok_or(GuestAccessError::OutOfBounds {
                 gpa: start,
                 len: 0,
-                size: self.size,
+                size: self.bounds.size,
             })?;
         let off = self.check(start, len)?;
         let flags = match prot {
@@ -262,7 +343,7 @@ impl GuestMemory {
         };
         // SAFETY: the range lies inside our mapping (checked); changing its
         // protection cannot affect any other memory.
-        let rc = unsafe { libc::mprotect(self.base.as_ptr().add(off).cast(), len as usize, flags) };
+        let rc = unsafe { libc::mprotect(self.base().add(off).cast(), len as usize, flags) };
         if rc != 0 {
             return Err(MemError::Protect {
                 start,
@@ -271,22 +352,53 @@ impl GuestMemory {
             });
         }
         if prot == HostProt::ReadOnly && len > 0 {
-            self.read_only.push((start, end));
+            self.bounds.read_only.push((start, end));
         }
         Ok(())
     }
 
     /// Ranges made read-only on the host so far.
     pub fn read_only_ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.read_only.iter().copied()
+        self.bounds.read_only.iter().copied()
     }
 }
 
-impl Drop for GuestMemory {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly the mapping created in `new`; no slice
-        // can outlive `self`.
-        unsafe { libc::munmap(self.base.as_ptr().cast(), self.size as usize) };
+/// Guest memory as another thread sees it (the network ring's I/O thread):
+/// the same bounds checks, but raw pointers instead of slices, because the
+/// guest and the vCPU thread access the same bytes concurrently. Keeps the
+/// mapping alive.
+pub struct SharedMemory {
+    map: Arc<Mapping>,
+    bounds: Bounds,
+}
+
+impl SharedMemory {
+    /// `[gpa, gpa + len)` inside guest memory: the host address of its
+    /// first byte.
+    pub fn readable(&self, gpa: u64, len: u64) -> Result<*const u8, GuestAccessError> {
+        let off = self.bounds.check(gpa, len)?;
+        // SAFETY: `check` proved off + len <= size <= the mapping length.
+        Ok(unsafe { self.map.base.as_ptr().add(off) })
+    }
+
+    /// Like [`readable`](Self::readable), for a range the host may write
+    /// (not overlapping host-read-only memory).
+    pub fn writable(&self, gpa: u64, len: u64) -> Result<*mut u8, GuestAccessError> {
+        let off = self.bounds.check_writable(gpa, len)?;
+        // SAFETY: as in `readable`.
+        Ok(unsafe { self.map.base.as_ptr().add(off) })
+    }
+
+    /// `[gpa, gpa + len)` anywhere in the mapping, the reserved top
+    /// included (for the tender's own structures there).
+    pub fn mapped(&self, gpa: u64, len: u64) -> Result<*mut u8, GuestAccessError> {
+        let whole = Bounds {
+            size: self.map.len as u64,
+            read_only: Vec::new(),
+        };
+        let off = whole.check(gpa, len)?;
+        // SAFETY: off + len <= the mapping length (checked).
+        Ok(unsafe { self.map.base.as_ptr().add(off) })
     }
 }
 
@@ -334,6 +446,37 @@ mod tests {
         assert!(m.slice_mut(0x3fff, 2).is_err());
         // A zero-length write touches nothing and is allowed.
         assert!(m.slice_mut(0x5000, 0).is_ok());
+    }
+
+    #[test]
+    fn a_reserved_top_is_outside_guest_ranges_but_mapped() {
+        let mut m = GuestMemory::new(4 * MIB).unwrap();
+        assert_eq!(m.reserve_top(2 * MIB).unwrap(), 2 * MIB);
+        assert_eq!(m.size(), 2 * MIB);
+        assert_eq!(m.mapped_size(), 4 * MIB);
+        assert!(m.check(2 * MIB - 8, 8).is_ok());
+        assert!(m.check(2 * MIB - 8, 9).is_err());
+        assert_eq!(m.as_mut_slice().len() as u64, 2 * MIB);
+        let shared = m.shared();
+        assert!(shared.readable(2 * MIB, 1).is_err());
+        assert!(shared.mapped(2 * MIB, 2 * MIB).is_ok());
+        assert!(shared.mapped(2 * MIB, 2 * MIB + 1).is_err());
+        // Nothing left for the guest: refused.
+        assert!(m.reserve_top(2 * MIB).is_err());
+    }
+
+    #[test]
+    fn shared_memory_keeps_the_read_only_ranges_and_the_mapping() {
+        let mut m = GuestMemory::new(2 * MIB).unwrap();
+        m.protect(0x4000, 0x6000, HostProt::ReadOnly).unwrap();
+        let shared = m.shared();
+        drop(m);
+        assert!(shared.readable(0x5000, 16).is_ok());
+        assert!(shared.writable(0x5000, 16).is_err());
+        let p = shared.writable(0x7000, 4).unwrap();
+        // SAFETY: four writable bytes of the still-mapped guest memory.
+        unsafe { p.cast::<u32>().write_unaligned(7) };
+        assert!(shared.readable(u64::MAX, 2).is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use kvm_ioctls::VcpuExit;
 use crate::arch::{self, Exit};
 use crate::diag::{self, EXIT_TENDER_ERROR};
 use crate::hypercall::{Hypercalls, Outcome};
-use crate::modules::Modules;
+use crate::modules::{DebugTrap, Modules};
 use crate::vm::Vm;
 
 /// Counters for `CORTEN_HVT_STATS=1` and the benchmark.
@@ -135,7 +135,7 @@ fn step_inner(
                     Err(e) => return Err(fail(vm, format_args!("{e}"), false)),
                 }
             }
-            Exit::Mmio { addr, len, .. } if addr < vm.mem.size() => {
+            Exit::Mmio { addr, len, .. } if addr < vm.mem.mapped_size() => {
                 return Err(translation_fault(vm, Some((addr, len as u64)), modules));
             }
             Exit::Mmio { addr, len, write } => {
@@ -145,12 +145,17 @@ fn step_inner(
                         "Invalid guest memory access: 0x{addr:x} ({len}-byte {}) is outside \
                          guest memory (0x{:x} bytes)",
                         if write { "write" } else { "read" },
-                        vm.mem.size()
+                        vm.mem.mapped_size()
                     ),
                     true,
                 ));
             }
             Exit::BadIo { port, len, write } => {
+                match modules.debug_port(vm, port) {
+                    Some(DebugTrap::Stopped) => return Ok(Step::Debug),
+                    Some(DebugTrap::Guest) => return Ok(Step::Continue),
+                    None => {}
+                }
                 return Err(fail(
                     vm,
                     format_args!(
@@ -255,7 +260,7 @@ fn crashed(vm: &Vm, modules: &mut Modules, args: std::fmt::Arguments<'_>) -> End
 
 fn halted(vm: &mut Vm, modules: &mut Modules, status: i32, cookie: Option<u64>) -> End {
     if let Some(cookie) = cookie {
-        if let Some(frame) = arch::trap_frame_dump(&vm.mem, cookie) {
+        if let Some(frame) = arch::trap_frame_dump(&vm.mem, cookie, modules.register_view()) {
             diag::print(format_args!("{frame}"));
         }
     }

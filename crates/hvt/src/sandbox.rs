@@ -17,98 +17,19 @@
 //!   (`prctl(PR_GET_SECCOMP)`) may itself be forbidden, so assume a
 //!   confining launcher, say so, and run.
 
-use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+use corten_sandbox::seccompiler::BpfProgram;
+pub use corten_sandbox::Confinement;
+use corten_sandbox::{
+    bits_clear, compile_with, int_eq, u64_eq, u64_le, OnViolation, Rules, SandboxError, Threads,
 };
 
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    #[error("could not build the seccomp filter: {0}")]
-    Build(seccompiler::BackendError),
-    #[error("could not compile the seccomp filter: {0}")]
-    Compile(seccompiler::BackendError),
-    #[error("could not install the seccomp filter: {0}")]
-    Install(seccompiler::Error),
-    #[error("could not install the SIGSYS handler: {0}")]
-    Handler(std::io::Error),
-}
+use crate::vm::{kvm_ioctl, IoctlDir};
 
-/// What the tender knows about an outer seccomp filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confinement {
-    /// /proc/self/status says `Seccomp: 0`.
-    Unconfined,
-    /// /proc/self/status says seccomp mode `mode` (1 strict, 2 filter).
-    Confined { mode: u32 },
-    /// /proc/self/status could not be read (no /proc after pivot_root).
-    Unknown { reason: String },
-}
-
-/// Reads the seccomp mode from /proc/self/status with open/read/close
-/// only: std's `fs::read` would call `statx`, and dropping a `File` in a
-/// debug build calls `fcntl`; urunc's allow-list has neither.
+/// The tender's seccomp state, from /proc alone (see the module docs).
 pub fn detect() -> Confinement {
-    // SAFETY: a NUL-terminated path literal; the result is checked.
-    let fd = unsafe {
-        libc::open(
-            c"/proc/self/status".as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Confinement::Unknown {
-            reason: format!("/proc/self/status: {}", std::io::Error::last_os_error()),
-        };
-    }
-    let mut buf = [0u8; 8192];
-    let mut len = 0;
-    let mut error = None;
-    while len < buf.len() {
-        let room = buf.get_mut(len..).unwrap_or(&mut []);
-        // SAFETY: reads at most `room.len()` bytes into `room`.
-        let n = unsafe { libc::read(fd, room.as_mut_ptr().cast(), room.len()) };
-        match n {
-            0 => break,
-            n if n > 0 => len += n as usize,
-            _ => {
-                let e = std::io::Error::last_os_error();
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    error = Some(e);
-                    break;
-                }
-            }
-        }
-    }
-    // SAFETY: closes the descriptor opened above, used nowhere else.
-    unsafe { libc::close(fd) };
-    if let Some(e) = error {
-        return Confinement::Unknown {
-            reason: format!("/proc/self/status: {e}"),
-        };
-    }
-    parse_status(buf.get(..len).unwrap_or(&[]))
-}
-
-fn parse_status(status: &[u8]) -> Confinement {
-    let text = String::from_utf8_lossy(status);
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("Seccomp:") {
-            return match v.trim().parse::<u32>() {
-                Ok(0) => Confinement::Unconfined,
-                Ok(mode) => Confinement::Confined { mode },
-                Err(_) => Confinement::Unknown {
-                    reason: format!("unreadable Seccomp line '{line}'"),
-                },
-            };
-        }
-    }
-    Confinement::Unknown {
-        reason: "no Seccomp line in /proc/self/status".into(),
-    }
+    corten_sandbox::confinement()
 }
 
 /// The descriptors the run loop uses, which the filter pins.
@@ -121,237 +42,116 @@ pub struct Policy {
     pub net: Vec<RawFd>,
     pub epoll_fd: RawFd,
     pub timer_fd: RawFd,
+    /// The network ring's kick eventfd, when its I/O thread runs: that
+    /// thread reads it (and the taps), the vCPU thread writes it once at
+    /// the end. The filter is then installed on all threads (TSYNC).
+    pub ring_kick_fd: Option<RawFd>,
 }
 
-const KVMIO: u64 = 0xae;
-const fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
-    (dir << 30) | ((size as u64) << 16) | (KVMIO << 8) | nr
-}
-const IOC_WRITE: u64 = 1;
-#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
-const IOC_READ: u64 = 2;
 /// `KVM_RUN`
-pub const KVM_RUN: u64 = ioc(0, 0x80, 0);
+pub const KVM_RUN: u64 = kvm_ioctl(IoctlDir::None, 0x80, 0);
 #[cfg(target_arch = "x86_64")]
-const VCPU_STATE_IOCTLS: [u64; 4] = [
-    ioc(
-        IOC_READ,
-        0x81,
-        std::mem::size_of::<kvm_bindings::kvm_regs>(),
-    ), // KVM_GET_REGS
-    ioc(
-        IOC_WRITE,
-        0x82,
-        std::mem::size_of::<kvm_bindings::kvm_regs>(),
-    ), // KVM_SET_REGS
-    ioc(
-        IOC_READ,
-        0x83,
-        std::mem::size_of::<kvm_bindings::kvm_sregs>(),
-    ), // KVM_GET_SREGS
-    ioc(
-        IOC_WRITE,
-        0x84,
-        std::mem::size_of::<kvm_bindings::kvm_sregs>(),
-    ), // KVM_SET_SREGS
-];
+const VCPU_STATE_IOCTLS: [u64; 4] = {
+    use kvm_bindings::{kvm_regs, kvm_sregs};
+    use std::mem::size_of;
+    [
+        kvm_ioctl(IoctlDir::Read, 0x81, size_of::<kvm_regs>()), // KVM_GET_REGS
+        kvm_ioctl(IoctlDir::Write, 0x82, size_of::<kvm_regs>()), // KVM_SET_REGS
+        kvm_ioctl(IoctlDir::Read, 0x83, size_of::<kvm_sregs>()), // KVM_GET_SREGS
+        kvm_ioctl(IoctlDir::Write, 0x84, size_of::<kvm_sregs>()), // KVM_SET_SREGS
+    ]
+};
 #[cfg(target_arch = "aarch64")]
-const VCPU_STATE_IOCTLS: [u64; 1] = [
-    ioc(
-        IOC_WRITE,
-        0xab,
-        std::mem::size_of::<kvm_bindings::kvm_one_reg>(),
-    ), // KVM_GET_ONE_REG
-];
-
-fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
-    SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(SandboxError::Build)
-}
-/// An ioctl request number: the kernel reads it as a 32-bit `unsigned
-/// int`, and C libraries whose `ioctl` takes an `int` (musl) sign-extend
-/// it, so only the low 32 bits are compared.
-fn request_is(nr: u64) -> Result<SeccompCondition, SandboxError> {
-    SeccompCondition::new(
-        1,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::Eq,
-        nr & 0xffff_ffff,
-    )
-    .map_err(SandboxError::Build)
-}
-fn fd_is(fd: RawFd) -> Result<SeccompCondition, SandboxError> {
-    // File descriptors are C ints: compare the low 32 bits only.
-    SeccompCondition::new(
-        0,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::Eq,
-        fd as u32 as u64,
-    )
-    .map_err(SandboxError::Build)
-}
-fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, SandboxError> {
-    SeccompRule::new(conds).map_err(SandboxError::Build)
-}
+const VCPU_STATE_IOCTLS: [u64; 1] = [kvm_ioctl(
+    IoctlDir::Write,
+    0xab,
+    std::mem::size_of::<kvm_bindings::kvm_one_reg>(),
+)]; // KVM_GET_ONE_REG
 
 impl Policy {
-    /// The allow-list: system call number to the argument patterns allowed
-    /// (an empty list allows any arguments).
-    pub fn rules(&self) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SandboxError> {
-        let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-        let vcpu = self.vcpu_fd;
+    /// The allow-list.
+    pub fn rules(&self) -> Result<Rules, SandboxError> {
+        let mut r = Rules::new();
+        let vcpu = i64::from(self.vcpu_fd);
 
         // ioctl(vcpu, KVM_RUN) and register access for dumps and ring-3
         // switching; nothing on the VM or /dev/kvm descriptors.
-        let mut ioctls = vec![rule(vec![fd_is(vcpu)?, request_is(KVM_RUN)?])?];
-        for nr in VCPU_STATE_IOCTLS {
-            ioctls.push(rule(vec![fd_is(vcpu)?, request_is(nr)?])?);
+        for nr in std::iter::once(KVM_RUN).chain(VCPU_STATE_IOCTLS) {
+            r.allow_when(
+                libc::SYS_ioctl,
+                vec![int_eq(0, vcpu)?, int_eq(1, nr as i64)?],
+            )?;
         }
-        rules.insert(libc::SYS_ioctl, ioctls);
 
-        // Console and diagnostics, tap output.
-        let mut writes = vec![rule(vec![fd_is(1)?])?, rule(vec![fd_is(2)?])?];
+        // Console and diagnostics; tap I/O; the ring's kick eventfd (read
+        // by its I/O thread, written once at the end).
+        let mut writes = vec![1, 2];
         let mut reads = Vec::new();
-        for &fd in &self.net {
-            writes.push(rule(vec![fd_is(fd)?])?);
-            reads.push(rule(vec![fd_is(fd)?])?);
+        for fd in self.net.iter().copied().chain(self.ring_kick_fd) {
+            writes.push(i64::from(fd));
+            reads.push(i64::from(fd));
         }
-        rules.insert(libc::SYS_write, writes);
-        if !reads.is_empty() {
-            rules.insert(libc::SYS_read, reads);
-        }
+        r.allow_when_in(libc::SYS_write, 0, &writes)?;
+        r.allow_when_in(libc::SYS_read, 0, &reads)?;
 
         // Block I/O: exactly one block, never past the end.
-        let mut pread = Vec::new();
-        let mut pwrite = Vec::new();
         for &(fd, block_size, capacity) in &self.block {
             let last = capacity.saturating_sub(block_size);
-            for list in [&mut pread, &mut pwrite] {
-                list.push(rule(vec![
-                    fd_is(fd)?,
-                    cond(2, SeccompCmpOp::Eq, block_size)?,
-                    cond(3, SeccompCmpOp::Le, last)?,
-                ])?);
+            for nr in [libc::SYS_pread64, libc::SYS_pwrite64] {
+                r.allow_when(
+                    nr,
+                    vec![
+                        int_eq(0, i64::from(fd))?,
+                        u64_eq(2, block_size)?,
+                        u64_le(3, last)?,
+                    ],
+                )?;
             }
-        }
-        if !pread.is_empty() {
-            rules.insert(libc::SYS_pread64, pread);
-            rules.insert(libc::SYS_pwrite64, pwrite);
         }
 
         // The poll hypercall.
-        rules.insert(
-            libc::SYS_epoll_pwait,
-            vec![rule(vec![fd_is(self.epoll_fd)?])?],
-        );
-        rules.insert(
-            libc::SYS_timerfd_settime,
-            vec![rule(vec![fd_is(self.timer_fd)?])?],
-        );
+        r.allow_when_in(libc::SYS_epoll_pwait, 0, &[i64::from(self.epoll_fd)])?;
+        r.allow_when_in(libc::SYS_timerfd_settime, 0, &[i64::from(self.timer_fd)])?;
 
         // Time (normally served by the vDSO without a system call).
-        rules.insert(libc::SYS_clock_gettime, vec![]);
+        r.allow(libc::SYS_clock_gettime);
 
         // Memory for error messages (never executable).
-        rules.insert(libc::SYS_brk, vec![]);
-        rules.insert(
-            libc::SYS_mmap,
-            vec![rule(vec![cond(
-                2,
-                SeccompCmpOp::MaskedEq(libc::PROT_EXEC as u64),
-                0,
-            )?])?],
-        );
-        rules.insert(libc::SYS_munmap, vec![]);
+        r.allow(libc::SYS_brk).allow(libc::SYS_munmap);
+        r.allow_when(libc::SYS_mmap, vec![bits_clear(2, libc::PROT_EXEC as u32)?])?;
 
         // Leaving, and returning from the signal handlers.
-        rules.insert(libc::SYS_exit_group, vec![]);
-        rules.insert(libc::SYS_exit, vec![]);
-        rules.insert(libc::SYS_rt_sigreturn, vec![]);
-        Ok(rules)
+        r.allow(libc::SYS_exit_group)
+            .allow(libc::SYS_exit)
+            .allow(libc::SYS_rt_sigreturn);
+        Ok(r)
     }
 
-    /// The compiled BPF program.
+    /// The compiled BPF program: violations raise SIGSYS, which
+    /// [`install`](Self::install)'s handler reports.
     pub fn compile(&self) -> Result<BpfProgram, SandboxError> {
-        let arch = if cfg!(target_arch = "aarch64") {
-            TargetArch::aarch64
-        } else {
-            TargetArch::x86_64
-        };
-        let filter = SeccompFilter::new(
-            self.rules()?,
-            SeccompAction::Trap,
-            SeccompAction::Allow,
-            arch,
-        )
-        .map_err(SandboxError::Build)?;
-        filter.try_into().map_err(SandboxError::Compile)
+        compile_with(self.rules()?, OnViolation::Trap)
     }
 
-    /// Installs the filter on the calling (only) thread. A violation traps
-    /// to a handler that names the system call and exits with status 1.
+    /// Installs the filter on the calling thread, and on the ring's I/O
+    /// thread if there is one. A violation traps to a handler that names
+    /// the system call and exits with status 1. Call only when
+    /// [`detect`] says the tender is not confined.
     pub fn install(&self) -> Result<(), SandboxError> {
         let prog = self.compile()?;
-        install_sigsys_handler()?;
-        seccompiler::apply_filter(&prog).map_err(SandboxError::Install)
+        corten_sandbox::report_violations(crate::diag::prog()).map_err(SandboxError::SigAction)?;
+        let threads = if self.ring_kick_fd.is_some() {
+            Threads::All
+        } else {
+            Threads::Calling
+        };
+        corten_sandbox::apply(&prog, threads)
     }
-}
-
-extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
-    // siginfo_t for SIGSYS: si_call_addr (ptr) at offset 16, si_syscall
-    // (int) right after it.
-    let nr = if info.is_null() {
-        -1
-    } else {
-        // SAFETY: the kernel passes a valid siginfo_t for SA_SIGINFO
-        // handlers; the field offset is fixed by the Linux ABI.
-        unsafe { std::ptr::read_unaligned(info.cast::<u8>().add(24).cast::<i32>()) }
-    };
-    let mut buf = crate::diag::StackBuf::<160>::new();
-    let _ = std::fmt::Write::write_fmt(
-        &mut buf,
-        format_args!(
-            "{}: internal error: the tender's seccomp filter blocked system call {nr}; \
-             please report this bug\n",
-            crate::diag::prog()
-        ),
-    );
-    crate::diag::write_fd(2, buf.as_bytes());
-    crate::diag::exit(1);
-}
-
-fn install_sigsys_handler() -> Result<(), SandboxError> {
-    // SAFETY: zeroed sigaction is a valid starting point; we fill in the
-    // handler and flags before passing it to the kernel.
-    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
-    sa.sa_sigaction = on_sigsys as *const () as usize;
-    sa.sa_flags = libc::SA_SIGINFO;
-    // SAFETY: installing a handler that only writes and exits.
-    let rc = unsafe { libc::sigaction(libc::SIGSYS, &sa, std::ptr::null_mut()) };
-    if rc != 0 {
-        return Err(SandboxError::Handler(std::io::Error::last_os_error()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_seccomp_mode() {
-        assert_eq!(
-            parse_status(b"Name:\tx\nSeccomp:\t0\nSeccomp_filters:\t0\n"),
-            Confinement::Unconfined
-        );
-        assert_eq!(
-            parse_status(b"Name:\tx\nSeccomp:\t2\nSeccomp_filters:\t1\n"),
-            Confinement::Confined { mode: 2 }
-        );
-        assert!(matches!(
-            parse_status(b"Name:\tx\n"),
-            Confinement::Unknown { .. }
-        ));
-    }
 
     #[test]
     fn this_process_is_readable() {
@@ -377,12 +177,17 @@ mod tests {
             net: vec![9, 10],
             epoll_fd: 11,
             timer_fd: 12,
+            ring_kick_fd: Some(13),
         };
         let prog = p.compile().unwrap();
         assert!(prog.len() > 20);
         let rules = p.rules().unwrap();
-        assert!(rules.contains_key(&libc::SYS_pread64));
-        assert!(!rules.contains_key(&libc::SYS_openat));
-        assert!(!rules.contains_key(&libc::SYS_seccomp));
+        assert!(rules.contains(libc::SYS_pread64));
+        assert!(!rules.contains(libc::SYS_openat));
+        assert!(!rules.contains(libc::SYS_seccomp));
+        // fd 1, 2, both taps and the kick eventfd.
+        assert_eq!(rules.alternatives(libc::SYS_write), Some(5));
+        assert_eq!(rules.alternatives(libc::SYS_read), Some(3));
+        assert_eq!(rules.alternatives(libc::SYS_clock_gettime), Some(0));
     }
 }

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
 
-use corten_abi::hvt::{HVT_ABI_VERSION, HVT_GUEST_MIN_BASE};
+use corten_abi::hvt::{HVT_ABI_VERSION, HVT_FEATURE_RING_IO, HVT_GUEST_MIN_BASE};
 use corten_abi::note::AbiTarget;
 use corten_tender::cli::{ExtraOption, OptionArg, TenderSpec};
 use corten_tender::diag::Diag;
@@ -11,11 +11,12 @@ use corten_tender::diag::Diag;
 use crate::devices::{BlockDevice, Device, Devices, NetDevice};
 use crate::guest_mem::{GuestMemory, HostProt};
 use crate::sandbox::Confinement;
-use crate::{arch, boot, diag, hypercall, modules, run, sandbox, signals, vm};
+use crate::{arch, boot, diag, hypercall, modules, ring, run, sandbox, signals, vm};
 
 pub const OPT_DUMPCORE: &str = "--dumpcore";
 pub const OPT_GDB: &str = "--gdb";
 pub const OPT_GDB_PORT: &str = "--gdb-port";
+pub const OPT_NET_RING: &str = "--net-ring";
 
 /// What corten-hvt tells the shared front end about itself.
 pub const SPEC: TenderSpec = TenderSpec {
@@ -44,6 +45,12 @@ pub const SPEC: TenderSpec = TenderSpec {
             help: "[ --gdb-port=1234 ] (port to use)",
             warning: None,
         },
+        ExtraOption {
+            name: OPT_NET_RING,
+            arg: OptionArg::Value,
+            help: "[ --net-ring=on|off ] (offer the guest ring I/O for the network; default on)",
+            warning: None,
+        },
     ],
 };
 
@@ -63,7 +70,12 @@ pub fn run(argv: Vec<OsString>) -> ! {
     if adjusted {
         d.warn(format_args!("adjusting memory to {mem_size} bytes"));
     }
-    elf.check_layout(mem_size, HVT_GUEST_MIN_BASE)
+
+    let confinement = sandbox::detect();
+    let ring_plan = plan_ring(&inv, mem_size, &confinement);
+    // With a ring, the guest's memory ends where the ring starts.
+    let guest_size = ring_plan.map_or(mem_size, |p| p.ring_gpa);
+    elf.check_layout(guest_size, HVT_GUEST_MIN_BASE)
         .unwrap_or_else(|e| d.fatal(e));
 
     let devices = device_table(&inv.devices);
@@ -74,7 +86,12 @@ pub fn run(argv: Vec<OsString>) -> ! {
 
     // Guest memory: load the image, then protect text and rodata on the
     // host so that a guest write to them faults.
-    let mut mem = GuestMemory::new(mem_size).unwrap_or_else(|e| d.fatal(e));
+    let mut mem =
+        GuestMemory::new(ring_plan.map_or(mem_size, |p| p.mapped)).unwrap_or_else(|e| d.fatal(e));
+    if let Some(p) = ring_plan {
+        mem.reserve_top(p.mapped - p.ring_gpa)
+            .unwrap_or_else(|e| d.fatal(e));
+    }
     elf.load_into_zeroed(&inv.kernel.file, mem.as_mut_slice())
         .unwrap_or_else(|e| d.fatal(e));
     for s in elf.segments() {
@@ -86,11 +103,14 @@ pub fn run(argv: Vec<OsString>) -> ! {
     }
 
     let mut vm = vm::Vm::create(mem).unwrap_or_else(|e| d.fatal(e));
-    let arch_opts = arch_options(&modules_cfg, &vm);
+    let arch_opts = arch_options(&vm);
     arch::setup_vm(&vm.vm).unwrap_or_else(|e| d.fatal(e));
     arch::setup_memory(&mut vm.mem, arch_opts).unwrap_or_else(|e| d.fatal(e));
-    let info = arch::setup_vcpu(&vm.kvm, &vm.vm, &vm.vcpu, elf.entry(), mem_size)
+    let info = arch::setup_vcpu(&vm.kvm, &vm.vm, &vm.vcpu, elf.entry(), guest_size)
         .unwrap_or_else(|e| d.fatal(e));
+
+    let mut hc = hypercall::Hypercalls::new(devices).unwrap_or_else(|e| d.fatal(e));
+    let net_ring = ring_plan.and_then(|p| start_ring(d, &vm, &hc, p));
 
     let cmdline = inv.cmdline.strip_suffix(b"\0").unwrap_or(&inv.cmdline);
     let manifest = inv.devices.manifest_bytes();
@@ -98,18 +118,21 @@ pub fn run(argv: Vec<OsString>) -> ! {
         &mut vm.mem,
         arch::BOOT_INFO_BASE,
         &boot::BootInfo {
-            mem_size,
+            mem_size: guest_size,
             kernel_end: elf.kernel_end(),
             cpu_cycle_freq: info.cycle_freq,
             manifest: &manifest,
             cmdline,
-            host_features: 0,
-            net_ring: 0,
+            host_features: if net_ring.is_some() {
+                HVT_FEATURE_RING_IO
+            } else {
+                0
+            },
+            net_ring: net_ring.as_ref().map_or(0, |(_, gpa)| *gpa),
         },
     )
     .unwrap_or_else(|e| d.fatal(e));
 
-    let mut hc = hypercall::Hypercalls::new(devices).unwrap_or_else(|e| d.fatal(e));
     let mut mods = modules::Modules::new(&modules_cfg, &vm).unwrap_or_else(|e| d.fatal(e));
     #[cfg(target_arch = "x86_64")]
     if arch_opts.ring3 {
@@ -132,8 +155,9 @@ pub fn run(argv: Vec<OsString>) -> ! {
             net: hc.devices.net_fds().map(|(_, fd)| fd).collect(),
             epoll_fd: hc.poller.epoll_fd(),
             timer_fd: hc.poller.timer_fd(),
+            ring_kick_fd: net_ring.as_ref().map(|(r, _)| r.kick_fd()),
         };
-        enter_sandbox(d, &policy);
+        enter_sandbox(d, &policy, &confinement);
     }
 
     let mut stats = run::ExitStats::default();
@@ -147,11 +171,18 @@ pub fn run(argv: Vec<OsString>) -> ! {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let end = run::run(&mut vm, &mut hc, &mut mods, &mut stats);
+    if let Some((r, _)) = &net_ring {
+        r.drain();
+    }
     if std::env::var_os("CORTEN_HVT_STATS").is_some() {
         diag::print(format_args!(
-            "stats: {}; {}",
+            "stats: {}; {}{}",
             stats.summary(),
-            mods.summary()
+            mods.summary(),
+            net_ring
+                .as_ref()
+                .map(|(r, _)| format!("; {}", r.summary()))
+                .unwrap_or_default()
         ));
     }
     // Exit here, without running destructors: closing descriptors and
@@ -172,6 +203,62 @@ fn refuse_read_implies_exec(d: &Diag) {
              memory executable in the host; run the tender without it (e.g. not under \
              `setarch -X`)",
         );
+    }
+}
+
+/// Whether and where to put the network ring: only with a network device,
+/// unless `--net-ring=off`, and not when a launcher's filter already
+/// confines the tender (the I/O thread needs `eventfd2`, `clone3` and more,
+/// which urunc's list lacks, and probing would be fatal there).
+fn plan_ring(
+    inv: &corten_tender::Invocation,
+    mem_size: u64,
+    confinement: &Confinement,
+) -> Option<ring::Plan> {
+    let d = &inv.diag;
+    let wanted = ring_option(&inv.options).unwrap_or_else(|e| d.fatal(e));
+    if inv.devices.nets().is_empty() || !wanted {
+        return None;
+    }
+    if *confinement != Confinement::Unconfined {
+        d.warn(
+            "not offering ring I/O for the network: already confined by a launcher's seccomp \
+             filter (or cannot tell), and the ring's I/O thread needs system calls such a \
+             filter may forbid; the guest uses hypercalls",
+        );
+        return None;
+    }
+    ring::plan(mem_size)
+}
+
+/// Starts the ring's I/O thread; on failure the guest is not offered the
+/// ring (the memory stays reserved, as upstream).
+fn start_ring(
+    d: &Diag,
+    vm: &vm::Vm,
+    hc: &hypercall::Hypercalls,
+    plan: ring::Plan,
+) -> Option<(ring::NetRing, u64)> {
+    match ring::NetRing::start(&vm.vm, vm.mem.shared(), plan.ring_gpa, &hc.devices) {
+        Ok(r) => Some((r, plan.ring_gpa)),
+        Err(e) => {
+            d.warn(format_args!(
+                "not offering ring I/O for the network ({e}); the guest uses hypercalls"
+            ));
+            None
+        }
+    }
+}
+
+/// `--net-ring=on|off` (default on, as upstream offers the ring).
+fn ring_option(options: &corten_tender::cli::Options) -> Result<bool, String> {
+    match options.value(OPT_NET_RING).map(|v| v.to_string_lossy()) {
+        None => Ok(true),
+        Some(v) if v == "on" => Ok(true),
+        Some(v) if v == "off" => Ok(false),
+        Some(v) => Err(format!(
+            "Invalid option: `{OPT_NET_RING}={v}': give on or off"
+        )),
     }
 }
 
@@ -205,25 +292,27 @@ fn device_table(attached: &corten_tender::devices::AttachedDevices) -> Devices {
     devices
 }
 
+/// Ring-3 execution where the host emulates CPL 0 (also under --gdb and
+/// --dumpcore, which handle it).
 #[cfg(target_arch = "x86_64")]
-fn arch_options(cfg: &modules::Config, vm: &vm::Vm) -> arch::ArchOptions {
+fn arch_options(vm: &vm::Vm) -> arch::ArchOptions {
     arch::ArchOptions {
-        // A debugger expects the guest where it put it.
-        ring3: !cfg.debugging() && arch::ring3::enabled(&vm.kvm),
+        ring3: arch::ring3::enabled(&vm.kvm),
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn arch_options(_cfg: &modules::Config, _vm: &vm::Vm) -> arch::ArchOptions {
+fn arch_options(_vm: &vm::Vm) -> arch::ArchOptions {
     arch::ArchOptions::default()
 }
 
-fn enter_sandbox(d: &Diag, policy: &sandbox::Policy) {
-    match sandbox::detect() {
+fn enter_sandbox(d: &Diag, policy: &sandbox::Policy, confinement: &Confinement) {
+    match confinement {
         Confinement::Unconfined => policy.install().unwrap_or_else(|e| d.fatal(e)),
-        Confinement::Confined { mode } => d.warn(format_args!(
-            "already confined by a seccomp filter (seccomp mode {mode}); running under it \
-             without adding one, since the outer filter may forbid installing another"
+        Confinement::Confined(status) => d.warn(format_args!(
+            "already confined by a seccomp filter (seccomp mode {}); running under it \
+             without adding one, since the outer filter may forbid installing another",
+            status.mode.as_raw()
         )),
         Confinement::Unknown { reason } => d.warn(format_args!(
             "cannot tell whether a seccomp filter already confines this process ({reason}); \

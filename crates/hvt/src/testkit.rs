@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use corten_abi::mft::{MftEntry, MFT_DEV_BLOCK_BASIC};
+use corten_abi::mft::{MftEntry, MFT_DEV_BLOCK_BASIC, MFT_DEV_NET_BASIC};
 use corten_abi::note::{Abi1Note, AbiTarget, Mft1Note};
 
 /// Guest address of the code.
@@ -122,6 +122,46 @@ impl Code {
     pub fn spin(self) -> Code {
         self.raw(&[0xeb, 0xfe])
     }
+    /// `mov rbx, qword [addr]` (e.g. the boot info's `net_ring`).
+    pub fn load_rbx(mut self, addr: u32) -> Code {
+        self.0.extend_from_slice(&[0x48, 0x8b, 0x1c, 0x25]);
+        self.0.extend_from_slice(&addr.to_le_bytes());
+        self
+    }
+    /// `mov dword [rbx + off], value`
+    pub fn store32_rbx(mut self, off: u32, value: u32) -> Code {
+        self.0.extend_from_slice(&[0xc7, 0x83]);
+        self.0.extend_from_slice(&off.to_le_bytes());
+        self.0.extend_from_slice(&value.to_le_bytes());
+        self
+    }
+    /// `mov qword [rbx + off], value` (sign-extended 32-bit immediate)
+    pub fn store64_rbx(mut self, off: u32, value: i32) -> Code {
+        self.0.extend_from_slice(&[0x48, 0xc7, 0x83]);
+        self.0.extend_from_slice(&off.to_le_bytes());
+        self.0.extend_from_slice(&value.to_le_bytes());
+        self
+    }
+    /// Spins until the dword at `[rbx + off]` is not zero:
+    /// `mov eax, [rbx + off]; test eax, eax; jz back`.
+    pub fn wait_nonzero_rbx(mut self, off: u32) -> Code {
+        self.0.extend_from_slice(&[0x8b, 0x83]);
+        self.0.extend_from_slice(&off.to_le_bytes());
+        self.0.extend_from_slice(&[0x85, 0xc0, 0x74, 0xf6]);
+        self
+    }
+    /// `mov eax, [rbx + off]; mov [addr], eax`
+    pub fn copy32_from_rbx(mut self, off: u32, addr: u32) -> Code {
+        self.0.extend_from_slice(&[0x8b, 0x83]);
+        self.0.extend_from_slice(&off.to_le_bytes());
+        self.store_eax(addr)
+    }
+    /// POLL with a timeout of `ms` milliseconds (struct at SCRATCH + 0xe80).
+    pub fn poll_ms(self, ms: u32) -> Code {
+        let at = SCRATCH + 0xe80;
+        self.store_u64(at, u64::from(ms) * 1_000_000)
+            .hypercall(3, at)
+    }
 }
 
 fn bytes_of<T>(v: &T) -> Vec<u8> {
@@ -136,6 +176,8 @@ pub enum Devices {
     None,
     /// One block device named "storage".
     Block,
+    /// One network device named "service0" (handle 1).
+    Net,
 }
 
 /// The ELF image of a unikernel running `code`.
@@ -146,6 +188,10 @@ pub fn image(code: &Code, devices: Devices) -> Vec<u8> {
         Devices::Block => bytes_of(&Mft1Note::<2>::new([
             MftEntry::RESERVED,
             MftEntry::new(b"storage", MFT_DEV_BLOCK_BASIC),
+        ])),
+        Devices::Net => bytes_of(&Mft1Note::<2>::new([
+            MftEntry::RESERVED,
+            MftEntry::new(b"service0", MFT_DEV_NET_BASIC),
         ])),
     };
     const PHNUM: u64 = 3;

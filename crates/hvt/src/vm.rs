@@ -6,6 +6,29 @@ use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 
 use crate::guest_mem::GuestMemory;
 
+/// A KVM ioctl request number (`_IO`/`_IOR`/`_IOW(KVMIO, nr, size)`), for
+/// the requests kvm-ioctls does not wrap (KVM_IOEVENTFD) and for the
+/// seccomp filter, which pins them.
+pub const fn kvm_ioctl(dir: IoctlDir, nr: u64, size: usize) -> u64 {
+    const KVMIO: u64 = 0xae;
+    let dir = match dir {
+        IoctlDir::None => 0,
+        IoctlDir::Write => 1,
+        IoctlDir::Read => 2,
+    };
+    (dir << 30) | ((size as u64) << 16) | (KVMIO << 8) | nr
+}
+
+/// Data direction of an ioctl, from user space's view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoctlDir {
+    None,
+    /// The kernel reads the argument (`_IOW`).
+    Write,
+    /// The kernel writes the argument (`_IOR`).
+    Read,
+}
+
 /// The KVM API version every Linux since 2.6.22 reports.
 const KVM_API_VERSION: i32 = 12;
 
@@ -53,14 +76,14 @@ impl Vm {
             slot: 0,
             flags: 0,
             guest_phys_addr: 0,
-            memory_size: mem.size(),
+            memory_size: mem.mapped_size(),
             userspace_addr: mem.host_address(),
         };
         // SAFETY: the region is exactly the mapping owned by `mem`, which
         // lives in the same struct as the VM and is dropped after it (field
         // order), so the kernel never sees a dangling range.
         unsafe { vm.set_user_memory_region(region) }.map_err(|source| VmError::MemoryRegion {
-            size: mem.size(),
+            size: mem.mapped_size(),
             source,
         })?;
         Ok(Vm { kvm, vm, vcpu, mem })

@@ -8,5 +8,6 @@ mod common;
 
 hvt_suite!(common::Source::Corten;
     hello, quiet, output, globals, abort, exception, zeropage, xnow, notls, tls, ssp, fpu, time,
-    blk, blk_4096, blk_misaligned, blk_odd, blk_too_small, mft_maxdevices,
-    net, net_2if, net_mtu);
+    blk, blk_4096, blk_misaligned, blk_odd, blk_too_small, mft_maxdevices, dumpcore,
+    dumpcore_exception,
+    net, net_2if, net_mtu, net_ring, net_hypercalls);

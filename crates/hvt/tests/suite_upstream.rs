@@ -9,4 +9,4 @@ mod common;
 hvt_suite!(common::Source::Upstream;
     hello, quiet, output, globals, exception, zeropage, xnow, notls, tls, ssp, fpu, time,
     blk, blk_4096, blk_misaligned, blk_odd, blk_too_small, mft_maxdevices, buggyelf, dumpcore,
-    net, net_2if, net_mtu, net_ring);
+    dumpcore_exception, net, net_2if, net_mtu, net_ring, net_hypercalls);

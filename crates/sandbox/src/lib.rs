@@ -1,12 +1,23 @@
-//! seccomp helpers shared by `corten-elftool`, `corten-spt` and
-//! `corten-hvt`.
+//! The seccomp mechanics of `corten-elftool`, `corten-spt` and
+//! `corten-hvt`; each keeps its own allow-list (that is policy).
 //!
-//! - [`compile`] turns an allow-list (seccompiler rules) into a BPF program
-//!   whose default action kills the process (`SECCOMP_RET_KILL_PROCESS`).
-//! - [`install`] installs it (`PR_SET_NO_NEW_PRIVS`, then `seccomp`) and
-//!   tells apart "installed" ([`Installed::Ours`]), "someone else's filter
-//!   already confines this process and forbids installing ours"
-//!   ([`Installed::Foreign`]) and a real failure ([`SandboxError`]).
+//! - [`Rules`] builds an allow-list (with [`int_eq`], [`u64_le`], … for
+//!   arguments); [`compile_with`] turns it into a BPF program whose
+//!   default action kills the process ([`OnViolation::Kill`]) or raises
+//!   SIGSYS ([`OnViolation::Trap`], with [`report_violations`] naming the
+//!   call and exiting 1). [`compile`] takes a raw rule map and kills.
+//! - [`apply`]: the cheap install (`PR_SET_NO_NEW_PRIVS`, `seccomp`, on the
+//!   calling thread or all threads), no probing: spt's path, whose start-up
+//!   time matters, and hvt's once it knows it is not confined.
+//! - [`confinement`]: is someone else's filter already in force, from
+//!   `/proc` alone (no `/proc`: unknown). hvt installs nothing unless
+//!   unconfined, because under urunc `prctl`/`seccomp` are the fatal calls.
+//! - [`install`]: the careful install for programs that may run under any
+//!   launcher (elftool): it checks the current state, probing with
+//!   SIGSYS caught where `/proc` is missing, and tells apart "installed"
+//!   ([`Installed::Ours`]), "someone else's filter already confines this
+//!   process and forbids installing ours" ([`Installed::Foreign`]) and a
+//!   real failure ([`SandboxError`]).
 //! - [`seccomp_mode`] reads the process's own seccomp mode.
 //!
 //! # Already confined by someone else
@@ -38,6 +49,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod probe;
+mod report;
+mod rules;
 mod status;
 
 use std::collections::BTreeMap;
@@ -45,12 +58,13 @@ use std::fmt;
 use std::io;
 
 use probe::Outcome;
+pub use report::report_violations;
+pub use rules::{arg_in, bits_clear, int_eq, u64_eq, u64_le, Rules};
 pub use seccompiler;
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, SeccompRule, TargetArch};
+pub use status::{
+    confinement, parse_proc_status, read_proc_status, Confinement, ProcStatus, SeccompMode,
 };
-pub use status::{parse_proc_status, read_proc_status, ProcStatus, SeccompMode};
 use thiserror::Error;
 
 /// A sandbox that could not be set up.
@@ -68,6 +82,11 @@ pub enum SandboxError {
     Install(io::Error),
     #[error("installing the seccomp filter failed: thread {0} could not be synchronised")]
     ThreadSync(libc::c_long),
+    #[error(
+        "internal error: system call {0} was given an empty condition list, which would allow \
+         any arguments"
+    )]
+    NoConditions(i64),
 }
 
 /// How a foreign filter refused a call.
@@ -176,9 +195,30 @@ pub const fn host_arch() -> TargetArch {
     }
 }
 
-/// Compiles an allow-list for the host architecture: a system call is
-/// allowed if it has an entry whose rule list is empty or has a matching
-/// rule; anything else kills the process (`SECCOMP_RET_KILL_PROCESS`).
+/// What a filter does to a system call that is not on its list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnViolation {
+    /// `SECCOMP_RET_KILL_PROCESS`: the process dies of SIGSYS.
+    Kill,
+    /// `SECCOMP_RET_TRAP`: a SIGSYS the process can catch (see
+    /// [`report_violations`]).
+    Trap,
+}
+
+/// Compiles `rules` for the host architecture: a listed call is allowed
+/// (with any arguments or when one of its rules holds); anything else,
+/// another architecture's calling convention included, gets `on_violation`.
+pub fn compile_with(rules: Rules, on_violation: OnViolation) -> Result<BpfProgram, SandboxError> {
+    let action = match on_violation {
+        OnViolation::Kill => SeccompAction::KillProcess,
+        OnViolation::Trap => SeccompAction::Trap,
+    };
+    let filter = SeccompFilter::new(rules.into_map(), action, SeccompAction::Allow, host_arch())?;
+    Ok(filter.try_into()?)
+}
+
+/// Compiles a raw allow-list map (an empty rule list means "any
+/// arguments"); anything else kills the process.
 pub fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>) -> Result<BpfProgram, SandboxError> {
     let filter = SeccompFilter::new(
         rules,
@@ -189,22 +229,34 @@ pub fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>) -> Result<BpfProgram, San
     Ok(filter.try_into()?)
 }
 
-/// Rules allowing a call only when 32-bit argument `arg` is one of
-/// `values` (e.g. a descriptor). Empty `values` gives no rule, which
-/// [`compile`] would read as "any argument": leave the call out instead.
-pub fn arg_in(arg: u8, values: &[u32]) -> Result<Vec<SeccompRule>, SandboxError> {
-    values
-        .iter()
-        .map(|&v| {
-            let cond = SeccompCondition::new(
-                arg,
-                SeccompCmpArgLen::Dword,
-                SeccompCmpOp::Eq,
-                u64::from(v),
-            )?;
-            Ok(SeccompRule::new(vec![cond])?)
-        })
-        .collect()
+/// Which threads [`apply`] confines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// The calling thread (and threads it creates later).
+    Calling,
+    /// Every thread of the process (`SECCOMP_FILTER_FLAG_TSYNC`).
+    All,
+}
+
+/// Installs `program` with no checks and no probing: `PR_SET_NO_NEW_PRIVS`
+/// then `seccomp(SECCOMP_SET_MODE_FILTER)`. For callers that know nothing
+/// forbids these two calls (not confined, see [`confinement`]).
+pub fn apply(program: &BpfProgram, threads: Threads) -> Result<(), SandboxError> {
+    let result = match threads {
+        Threads::Calling => seccompiler::apply_filter(program),
+        Threads::All => seccompiler::apply_filter_all_threads(program),
+    };
+    result.map_err(from_apply_error)
+}
+
+fn from_apply_error(e: seccompiler::Error) -> SandboxError {
+    match e {
+        seccompiler::Error::Prctl(err) => SandboxError::NoNewPrivs(err),
+        seccompiler::Error::Seccomp(err) => SandboxError::Install(err),
+        seccompiler::Error::EmptyFilter => SandboxError::EmptyFilter,
+        seccompiler::Error::Backend(err) => SandboxError::Compile(err),
+        seccompiler::Error::ThreadSync(tid) => SandboxError::ThreadSync(tid),
+    }
 }
 
 /// What [`install`] did.
@@ -243,15 +295,13 @@ pub fn install(program: &BpfProgram) -> Result<Installed, SandboxError> {
             true
         }
     };
-    match seccompiler::apply_filter(program) {
+    match apply(program, Threads::Calling) {
         Ok(()) => Ok(Installed::Ours { stacked }),
         Err(e) => {
             let (syscall, error) = match e {
-                seccompiler::Error::Prctl(err) => ("prctl", err),
-                seccompiler::Error::Seccomp(err) => ("seccomp", err),
-                seccompiler::Error::EmptyFilter => return Err(SandboxError::EmptyFilter),
-                seccompiler::Error::Backend(err) => return Err(SandboxError::Compile(err)),
-                seccompiler::Error::ThreadSync(tid) => return Err(SandboxError::ThreadSync(tid)),
+                SandboxError::NoNewPrivs(err) => ("prctl", err),
+                SandboxError::Install(err) => ("seccomp", err),
+                other => return Err(other),
             };
             match error.raw_os_error() {
                 Some(errno @ (libc::EPERM | libc::EACCES)) if stacked => {
@@ -307,10 +357,15 @@ mod tests {
     }
 
     #[test]
-    fn arg_in_gives_one_rule_per_value() {
-        assert_eq!(arg_in(0, &[3, 4, 5]).unwrap().len(), 3);
-        assert!(arg_in(0, &[]).unwrap().is_empty());
-        assert!(arg_in(6, &[1]).is_err(), "syscalls have arguments 0..=5");
+    fn compile_with_both_actions() {
+        let mut rules = Rules::new();
+        rules
+            .allow(libc::SYS_exit_group)
+            .allow_when_in(libc::SYS_write, 0, &[1, 2])
+            .unwrap();
+        for action in [OnViolation::Kill, OnViolation::Trap] {
+            assert!(!compile_with(rules.clone(), action).unwrap().is_empty());
+        }
     }
 
     #[test]

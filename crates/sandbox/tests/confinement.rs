@@ -10,8 +10,9 @@ use std::process::{Command, Output};
 
 use corten_sandbox::seccompiler::{SeccompAction, SeccompFilter, SeccompRule};
 use corten_sandbox::{
-    arg_in, compile, host_arch, install, read_proc_status, seccomp_mode, Blocked, Installed,
-    ModeSource, Refusal, SeccompMode,
+    apply, arg_in, compile, compile_with, host_arch, install, read_proc_status, report_violations,
+    seccomp_mode, Blocked, Installed, ModeSource, OnViolation, Refusal, Rules, SeccompMode,
+    Threads,
 };
 
 const CHILD_ENV: &str = "CORTEN_SANDBOX_TEST_CHILD";
@@ -93,6 +94,54 @@ fn our_filter_kills_a_forbidden_call() {
         "{text}"
     );
     assert!(!text.contains("survived"));
+}
+
+/// The cheap path of the tenders: `apply` on all threads with a trapping
+/// filter and the reporter: a forbidden call in another thread ends the
+/// process with status 1 and a message naming the call.
+#[test]
+fn trapped_violations_are_reported_from_any_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static READY: AtomicBool = AtomicBool::new(false);
+    static GO: AtomicBool = AtomicBool::new(false);
+    let out = child("trapped_violations_are_reported_from_any_thread", || {
+        // The worker finishes its start-up (which makes system calls and
+        // allocates) before the filter; then it only spins, then calls.
+        let worker = std::thread::spawn(|| {
+            READY.store(true, Ordering::SeqCst);
+            while !GO.load(Ordering::SeqCst) {
+                std::hint::spin_loop();
+            }
+            getpid();
+            println!("survived getpid");
+        });
+        while !READY.load(Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
+        let mut rules = Rules::new();
+        rules
+            .allow(libc::SYS_exit_group)
+            .allow(libc::SYS_exit)
+            .allow(libc::SYS_futex)
+            .allow(libc::SYS_rt_sigreturn)
+            .allow_when_in(libc::SYS_write, 0, &[1, 2])
+            .unwrap();
+        let program = compile_with(rules, OnViolation::Trap).unwrap();
+        report_violations("sandbox-test").unwrap();
+        apply(&program, Threads::All).unwrap();
+        GO.store(true, Ordering::SeqCst);
+        let _ = worker.join();
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "sandbox-test: internal error: the seccomp filter blocked system call {}",
+            libc::SYS_getpid
+        )),
+        "{stderr}"
+    );
+    assert!(!stdout(&out).contains("survived"));
 }
 
 #[test]

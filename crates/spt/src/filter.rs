@@ -15,26 +15,15 @@
 //! | `arch_prctl` (x86_64) | code == ARCH_SET_FS |
 //! | `exit_group` | always |
 
-use std::collections::BTreeMap;
-
+use corten_sandbox::seccompiler::BpfProgram;
+use corten_sandbox::{compile_with, int_eq, u64_eq, u64_le, OnViolation, Rules, Threads};
 use corten_tender::devices::{BlockDevice, NetDevice};
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
+
+pub use corten_sandbox::SandboxError as FilterError;
 
 /// `ARCH_SET_FS` from `<asm/prctl.h>`.
 #[cfg(target_arch = "x86_64")]
 pub const ARCH_SET_FS: u64 = 0x1002;
-
-/// A filter construction or installation problem.
-#[derive(Debug, thiserror::Error)]
-pub enum FilterError {
-    #[error("could not build the seccomp filter: {0}")]
-    Build(seccompiler::BackendError),
-    #[error("could not install the seccomp filter: {0}")]
-    Install(seccompiler::Error),
-}
 
 /// What the guest is given.
 #[derive(Clone, Debug)]
@@ -45,112 +34,53 @@ pub struct Policy {
     pub nets: Vec<NetDevice>,
 }
 
-fn cond(
-    arg: u8,
-    len: SeccompCmpArgLen,
-    op: SeccompCmpOp,
-    value: u64,
-) -> Result<SeccompCondition, FilterError> {
-    SeccompCondition::new(arg, len, op, value).map_err(FilterError::Build)
-}
-
-/// `int` argument `arg` equals `value`.
-fn int_eq(arg: u8, value: i64) -> Result<SeccompCondition, FilterError> {
-    // Only the low 32 bits matter to the kernel for an int argument.
-    cond(
-        arg,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::Eq,
-        value as u32 as u64,
-    )
-}
-
-fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, FilterError> {
-    SeccompRule::new(conds).map_err(FilterError::Build)
-}
-
-/// The allow-list as seccompiler rules (syscall number → alternatives).
-pub fn rules(p: &Policy) -> Result<BTreeMap<i64, Vec<SeccompRule>>, FilterError> {
-    let mut r: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    let mut allow = |nr: libc::c_long, rl: SeccompRule| r.entry(nr).or_default().push(rl);
-
-    allow(libc::SYS_write, rule(vec![int_eq(0, 1)?])?);
-    for n in &p.nets {
-        allow(libc::SYS_read, rule(vec![int_eq(0, n.fd.into())?])?);
-        allow(libc::SYS_write, rule(vec![int_eq(0, n.fd.into())?])?);
-    }
+/// The allow-list.
+pub fn rules(p: &Policy) -> Result<Rules, FilterError> {
+    let mut r = Rules::new();
+    let taps: Vec<i64> = p.nets.iter().map(|n| i64::from(n.fd)).collect();
+    r.allow_when_in(libc::SYS_write, 0, &[1])?
+        .allow_when_in(libc::SYS_write, 0, &taps)?
+        .allow_when_in(libc::SYS_read, 0, &taps)?;
     for b in &p.blocks {
         let max_offset = b.capacity.saturating_sub(u64::from(b.block_size));
         for nr in [libc::SYS_pread64, libc::SYS_pwrite64] {
-            allow(
+            r.allow_when(
                 nr,
-                rule(vec![
-                    int_eq(0, b.fd.into())?,
-                    cond(
-                        2,
-                        SeccompCmpArgLen::Qword,
-                        SeccompCmpOp::Eq,
-                        b.block_size.into(),
-                    )?,
-                    cond(3, SeccompCmpArgLen::Qword, SeccompCmpOp::Le, max_offset)?,
-                ])?,
-            );
+                vec![
+                    int_eq(0, i64::from(b.fd))?,
+                    u64_eq(2, u64::from(b.block_size))?,
+                    u64_le(3, max_offset)?,
+                ],
+            )?;
         }
     }
-    allow(
+    r.allow_when_in(
         libc::SYS_clock_gettime,
-        rule(vec![int_eq(0, libc::CLOCK_MONOTONIC.into())?])?,
-    );
-    allow(
-        libc::SYS_clock_gettime,
-        rule(vec![int_eq(0, libc::CLOCK_REALTIME.into())?])?,
-    );
-    allow(
-        libc::SYS_epoll_pwait,
-        rule(vec![int_eq(0, p.epollfd.into())?])?,
-    );
-    allow(
-        libc::SYS_timerfd_settime,
-        rule(vec![int_eq(0, p.timerfd.into())?])?,
-    );
+        0,
+        &[
+            i64::from(libc::CLOCK_MONOTONIC),
+            i64::from(libc::CLOCK_REALTIME),
+        ],
+    )?
+    .allow_when_in(libc::SYS_epoll_pwait, 0, &[i64::from(p.epollfd)])?
+    .allow_when_in(libc::SYS_timerfd_settime, 0, &[i64::from(p.timerfd)])?;
     #[cfg(target_arch = "x86_64")]
-    allow(
-        libc::SYS_arch_prctl,
-        rule(vec![int_eq(0, ARCH_SET_FS as i64)?])?,
-    );
-    // An empty rule list means "always" to seccompiler.
-    r.insert(libc::SYS_exit_group, Vec::new());
+    r.allow_when_in(libc::SYS_arch_prctl, 0, &[ARCH_SET_FS as i64])?;
+    r.allow(libc::SYS_exit_group);
     Ok(r)
-}
-
-/// The host architecture as seccompiler names it.
-pub fn target_arch() -> TargetArch {
-    #[cfg(target_arch = "x86_64")]
-    return TargetArch::x86_64;
-    #[cfg(target_arch = "aarch64")]
-    return TargetArch::aarch64;
 }
 
 /// Compiles the policy to BPF: allowed calls return ALLOW, everything else
 /// (including another architecture's calling convention) KILL_PROCESS.
 pub fn build(p: &Policy) -> Result<BpfProgram, FilterError> {
-    let filter = SeccompFilter::new(
-        rules(p)?,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        target_arch(),
-    )
-    .map_err(FilterError::Build)?;
-    filter.try_into().map_err(|e| match e {
-        seccompiler::BackendError::FilterTooLarge(_) => FilterError::Build(e),
-        other => FilterError::Build(other),
-    })
+    compile_with(rules(p)?, OnViolation::Kill)
 }
 
-/// Sets `no_new_privs` and installs `prog` on the calling thread. Nothing
-/// but the allow-listed calls work afterwards.
+/// Sets `no_new_privs` and installs `prog` on the calling thread, without
+/// probing (start-up time matters). Nothing but the allow-listed calls
+/// work afterwards.
 pub fn install(prog: &BpfProgram) -> Result<(), FilterError> {
-    seccompiler::apply_filter(prog).map_err(FilterError::Install)
+    corten_sandbox::apply(prog, Threads::Calling)
 }
 
 #[cfg(test)]
@@ -194,10 +124,10 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         expected.push(libc::SYS_arch_prctl);
         expected.sort();
-        assert_eq!(r.keys().copied().collect::<Vec<_>>(), expected);
-        assert_eq!(r[&libc::SYS_write].len(), 2);
-        assert_eq!(r[&libc::SYS_clock_gettime].len(), 2);
-        assert!(r[&libc::SYS_exit_group].is_empty());
+        assert_eq!(r.calls().collect::<Vec<_>>(), expected);
+        assert_eq!(r.alternatives(libc::SYS_write), Some(2));
+        assert_eq!(r.alternatives(libc::SYS_clock_gettime), Some(2));
+        assert_eq!(r.alternatives(libc::SYS_exit_group), Some(0));
     }
 
     #[test]

@@ -129,24 +129,9 @@ mod tests {
     use crate::hypercall::tests::mem;
     use crate::hypercall::Hypercalls;
     use corten_abi::hvt::Hypercall;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::AsRawFd;
 
-    /// A datagram socket pair behaves like a tap: one frame per read.
-    fn pair() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for two descriptors.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, 0);
-        // SAFETY: fresh descriptors we own.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-    }
+    use corten_testutil::socket_pair as pair;
 
     fn request(m: &mut GuestMemory, handle: u64, data: u64, len: u64) {
         m.write::<u64>(0x3000, handle).unwrap();

@@ -2,7 +2,9 @@
 //! an ELF core file `DIR/core.solo5-hvt.PID` that gdb can open together with
 //! the unikernel: one PT_NOTE with an NT_PRSTATUS (the vCPU registers, or
 //! the guest's trap frame when it passed one) and one PT_LOAD covering all
-//! of guest memory at address 0. Only pages the guest touched are written
+//! of guest memory at address 0. Registers are the guest's view: under
+//! ring-3 execution CS/SS (and the descriptor tables) are the ones the
+//! guest loaded, not the tender's DPL-3 substitutes. Only pages the guest touched are written
 //! (`mincore`), so the file is sparse.
 //!
 //! The file name keeps upstream's `core.solo5-hvt.PID` because tools (and
@@ -41,7 +43,8 @@ const PAGE: u64 = 4096;
 pub struct Dumpcore {
     dir: PathBuf,
     dirfd: OwnedFd,
-    done: bool,
+    /// Set once the core is written: one dump per run.
+    done: std::cell::Cell<bool>,
 }
 
 impl Dumpcore {
@@ -74,17 +77,17 @@ impl Dumpcore {
         Ok(Dumpcore {
             dir: dir.to_owned(),
             dirfd,
-            done: false,
+            done: std::cell::Cell::new(false),
         })
     }
 
     /// Writes the core file (once); problems are reported, not fatal.
-    pub fn dump(&mut self, vm: &Vm, cookie: Option<u64>) {
-        if std::mem::replace(&mut self.done, true) {
+    pub fn dump(&self, vm: &Vm, cookie: Option<u64>, view: arch::RegisterView<'_>) {
+        if self.done.replace(true) {
             return;
         }
         let name = format!("core.solo5-hvt.{}", std::process::id());
-        match self.write(vm, cookie, &name) {
+        match self.write(vm, cookie, view, &name) {
             Ok((dumped, total)) => {
                 diag::print(format_args!(
                     "dumpcore: dumped {dumped} pages of total {total} pages"
@@ -96,7 +99,13 @@ impl Dumpcore {
         }
     }
 
-    fn write(&self, vm: &Vm, cookie: Option<u64>, name: &str) -> io::Result<(u64, u64)> {
+    fn write(
+        &self,
+        vm: &Vm,
+        cookie: Option<u64>,
+        view: arch::RegisterView<'_>,
+        name: &str,
+    ) -> io::Result<(u64, u64)> {
         let cname = CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
         // SAFETY: openat on our directory descriptor with a NUL-terminated
         // name; the result is checked.
@@ -118,7 +127,7 @@ impl Dumpcore {
             self.dir.display()
         ));
 
-        let prstatus = arch::core_prstatus(&vm.vcpu, &vm.mem, cookie);
+        let prstatus = arch::core_prstatus(&vm.vcpu, &vm.mem, cookie, view);
         let note_size = 12 + NOTE_NAME.len() + prstatus.len();
         let mem_size = vm.mem.size();
         let headers = ELF_HEADER_SIZE + 2 * PHDR_SIZE + note_size;

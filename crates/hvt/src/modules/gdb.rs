@@ -9,7 +9,22 @@
 //! Guest virtual addresses are taken as guest-physical ones (the identity
 //! map every hvt guest runs on). Text stays host-writable in this mode so
 //! that breakpoints can be written, and no seccomp filter is installed, as
-//! in upstream's solo5-hvt-debug.
+//! in upstream's solo5-hvt-debug. The tender's own area below the image
+//! (page tables, boot info, the ring-3 scratch pages) takes no breakpoints
+//! and no writes from gdb.
+//!
+//! Under ring-3 execution (`arch::x86_64::ring3`) the guest runs at CPL 3
+//! with the tender's copies of its tables. Emulating KVMs (PVM) neither
+//! report an int3 there nor single-step it, so the tender does both
+//! itself: #BP and #DB reach the tender's shims, which report them on a
+//! port; the tender undoes the trap and reports a breakpoint or a finished
+//! step. Stepping at CPL 3 sets RFLAGS.TF (cleared again at the stop);
+//! stepping at CPL 0 uses KVM's single-step, and a step that lands in the
+//! tender's scratch code is continued until it leaves it, so gdb never sees
+//! the shims. Registers are reported as the guest set them (its CS/SS,
+//! not the DPL-3 substitutes). Stepping an instruction that raises an
+//! exception at CPL 3 runs the guest's handler without stopping (the CPU
+//! clears TF on entry); a breakpoint in the handler stops it.
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -33,6 +48,9 @@ use kvm_bindings::{
     kvm_guest_debug, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_SW_BP,
 };
 
+use corten_abi::hvt::HVT_GUEST_MIN_BASE;
+
+use crate::arch::ring3::{in_scratch as in_tender_code, RFLAGS_TF};
 use crate::diag;
 use crate::hypercall::Hypercalls;
 use crate::modules::Modules;
@@ -40,6 +58,9 @@ use crate::run::{self, End, ExitStats, Step};
 use crate::vm::Vm;
 
 const INT3: u8 = 0xcc;
+/// Steps through the tender's scratch code after which a step gives up
+/// hiding it (the shims are a few instructions long).
+const MAX_HIDDEN_STEPS: u32 = 256;
 /// How often KVM_RUN is interrupted to look for a Ctrl-C from gdb.
 const POLL_INTERVAL_US: i64 = 100_000;
 
@@ -60,6 +81,8 @@ struct Session<'a> {
     modules: &'a mut Modules,
     stats: ExitStats,
     stepping: bool,
+    /// RFLAGS.TF was set by the tender for the current step.
+    trap_flag: bool,
     /// Guest address → the byte the int3 replaced.
     breakpoints: BTreeMap<u64, u8>,
     /// Guest debug control last given to KVM.
@@ -68,9 +91,20 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// Arms KVM's guest debugging for the next run: software breakpoints
+    /// always; for a step either KVM's single-step (CPL 0) or the trap
+    /// flag (CPL 3, where emulating KVMs do not single-step).
     fn apply_debug_control(&mut self) -> Result<(), String> {
+        self.modules.stepping = self.stepping;
+        let cpl3 = self
+            .vm
+            .vcpu
+            .get_sregs()
+            .map(|s| s.cs.dpl == 3)
+            .map_err(|e| format!("KVM_GET_SREGS: {e}"))?;
+        let use_tf = self.stepping && cpl3;
         let mut control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
-        if self.stepping {
+        if self.stepping && !use_tf {
             control |= KVM_GUESTDBG_SINGLESTEP;
         }
         if control != self.debug_control {
@@ -84,8 +118,52 @@ impl Session<'_> {
                 .map_err(|e| format!("KVM_SET_GUEST_DEBUG: {e}"))?;
             self.debug_control = control;
         }
+        if use_tf != self.trap_flag {
+            self.set_trap_flag(use_tf)?;
+        }
         Ok(())
     }
+
+    fn set_trap_flag(&mut self, on: bool) -> Result<(), String> {
+        let mut regs = self
+            .vm
+            .vcpu
+            .get_regs()
+            .map_err(|e| format!("KVM_GET_REGS: {e}"))?;
+        if on {
+            regs.rflags |= RFLAGS_TF;
+        } else {
+            regs.rflags &= !RFLAGS_TF;
+        }
+        self.vm
+            .vcpu
+            .set_regs(&regs)
+            .map_err(|e| format!("KVM_SET_REGS: {e}"))?;
+        self.trap_flag = on;
+        Ok(())
+    }
+
+    /// At a stop: the trap flag is the tender's business, not the guest's.
+    fn clear_trap_flag(&mut self) -> Result<(), String> {
+        if self.trap_flag {
+            self.set_trap_flag(false)?;
+        }
+        Ok(())
+    }
+
+    fn rip(&self) -> Result<u64, String> {
+        self.vm
+            .vcpu
+            .get_regs()
+            .map(|r| r.rip)
+            .map_err(|e| format!("KVM_GET_REGS: {e}"))
+    }
+}
+
+/// Addresses gdb may not touch: the tender's page tables, boot info and
+/// ring-3 scratch pages below the unikernel image.
+fn tender_owned(addr: u64, len: u64) -> bool {
+    len > 0 && addr < HVT_GUEST_MIN_BASE
 }
 
 impl Target for Session<'_> {
@@ -108,11 +186,13 @@ impl SingleThreadBase for Session<'_> {
             .vcpu
             .get_regs()
             .map_err(|e| TargetError::Fatal(e.to_string()))?;
+        // The segments as the guest set them (ring-3 execution substitutes
+        // DPL-3 ones while the guest runs).
         let s = self
-            .vm
-            .vcpu
-            .get_sregs()
-            .map_err(|e| TargetError::Fatal(e.to_string()))?;
+            .modules
+            .register_view()
+            .sregs(&self.vm.vcpu)
+            .ok_or_else(|| TargetError::Fatal("KVM_GET_SREGS failed".to_owned()))?;
         regs.regs = [
             r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
             r.r12, r.r13, r.r14, r.r15,
@@ -157,7 +237,8 @@ impl SingleThreadBase for Session<'_> {
         (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15) =
             (g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
         r.rip = regs.rip;
-        r.rflags = u64::from(regs.eflags);
+        // The trap flag stays the tender's while it steps.
+        r.rflags = u64::from(regs.eflags) & !RFLAGS_TF | (r.rflags & RFLAGS_TF);
         self.vm
             .vcpu
             .set_regs(&r)
@@ -181,6 +262,9 @@ impl SingleThreadBase for Session<'_> {
     }
 
     fn write_addrs(&mut self, start: u64, data: &[u8]) -> TargetResult<(), Self> {
+        if tender_owned(start, data.len() as u64) {
+            return Err(TargetError::NonFatal);
+        }
         self.vm
             .mem
             .write_bytes(start, data)
@@ -221,6 +305,9 @@ impl SwBreakpoint for Session<'_> {
         if self.breakpoints.contains_key(&addr) {
             return Ok(true);
         }
+        if tender_owned(addr, 1) {
+            return Ok(false);
+        }
         let Ok(orig) = self.vm.mem.read::<u8>(addr) else {
             return Ok(false);
         };
@@ -256,21 +343,46 @@ impl<'a> BlockingEventLoop for EventLoop<'a> {
         target
             .apply_debug_control()
             .map_err(WaitForStopReasonError::Target)?;
+        let mut hidden_steps = 0;
         loop {
             match run::step(target.vm, target.hc, target.modules, &mut target.stats) {
-                Step::Continue => continue,
+                Step::Continue => {
+                    // A hypercall may have moved the guest between CPL 0
+                    // and CPL 3: re-arm the step the right way.
+                    if target.stepping {
+                        target
+                            .apply_debug_control()
+                            .map_err(WaitForStopReasonError::Target)?;
+                    }
+                }
                 Step::Interrupted => {
                     if conn
                         .peek()
                         .map_err(WaitForStopReasonError::Connection)?
                         .is_some()
                     {
+                        target
+                            .clear_trap_flag()
+                            .map_err(WaitForStopReasonError::Target)?;
                         let byte = conn.read().map_err(WaitForStopReasonError::Connection)?;
                         return Ok(run_blocking::Event::IncomingData(byte));
                     }
                 }
                 Step::Debug => {
                     if target.stepping {
+                        let rip = target.rip().map_err(WaitForStopReasonError::Target)?;
+                        if in_tender_code(rip) && hidden_steps < MAX_HIDDEN_STEPS {
+                            // Inside a shim: step on until the guest's
+                            // code runs again.
+                            hidden_steps += 1;
+                            target
+                                .apply_debug_control()
+                                .map_err(WaitForStopReasonError::Target)?;
+                            continue;
+                        }
+                        target
+                            .clear_trap_flag()
+                            .map_err(WaitForStopReasonError::Target)?;
                         return Ok(run_blocking::Event::TargetStopped(
                             SingleThreadStopReason::DoneStep,
                         ));
@@ -371,6 +483,7 @@ pub fn serve(
         modules,
         stats: ExitStats::default(),
         stepping: false,
+        trap_flag: false,
         breakpoints: BTreeMap::new(),
         debug_control: 0,
         end: None,
@@ -388,6 +501,8 @@ pub fn serve(
             }
             session.modules.breakpoints.clear();
             session.stepping = false;
+            session.modules.stepping = false;
+            let _ = session.clear_trap_flag();
             let _ = session.vm.vcpu.set_guest_debug(&kvm_guest_debug::default());
             diag::print(format_args!("gdb detached; the guest continues"));
             run::run(session.vm, session.hc, session.modules, &mut session.stats)

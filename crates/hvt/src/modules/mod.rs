@@ -60,8 +60,8 @@ impl Config {
         Ok(cfg)
     }
 
-    /// A debugging module is on: the run-time seccomp filter and ring-3
-    /// execution stay off, as in upstream's solo5-hvt-debug.
+    /// A debugging module is on: the run-time seccomp filter stays off, as
+    /// in upstream's solo5-hvt-debug (ring-3 execution stays on).
     pub fn debugging(&self) -> bool {
         self.gdb || self.dumpcore_dir.is_some()
     }
@@ -74,9 +74,20 @@ pub struct Modules {
     /// Guest addresses holding a debugger's int3 (see `gdb.rs`): an
     /// emulating KVM reports hitting one as an emulation failure.
     pub breakpoints: std::collections::BTreeSet<u64>,
+    /// A debugger is single-stepping the guest (see `gdb.rs`).
+    pub stepping: bool,
     /// Ring-3 execution (x86_64), see `arch::x86_64::ring3`.
     #[cfg(target_arch = "x86_64")]
     pub ring3: Option<crate::arch::ring3::Ring3>,
+}
+
+/// What a debug report from the guest turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugTrap {
+    /// The debugger's (breakpoint or step): stop and report.
+    Stopped,
+    /// The guest's own trap: let it run on into its handler.
+    Guest,
 }
 
 impl Modules {
@@ -107,19 +118,42 @@ impl Modules {
     }
 
     /// The guest halted through the HALT hypercall.
-    pub fn halted(&mut self, vm: &Vm, status: i32, cookie: Option<u64>) {
-        if let Some(dc) = self.dumpcore.as_mut() {
+    pub fn halted(&self, vm: &Vm, status: i32, cookie: Option<u64>) {
+        let view = self.register_view();
+        if let Some(dc) = self.dumpcore.as_ref() {
             if status == corten_abi::solo5::EXIT_ABORT {
-                dc.dump(vm, cookie);
+                dc.dump(vm, cookie, view);
             }
         }
     }
 
     /// The guest died without halting (triple fault, translation fault).
-    pub fn guest_crashed(&mut self, vm: &Vm, _why: &str) {
-        if let Some(dc) = self.dumpcore.as_mut() {
-            dc.dump(vm, None);
+    pub fn guest_crashed(&self, vm: &Vm, _why: &str) {
+        let view = self.register_view();
+        if let Some(dc) = self.dumpcore.as_ref() {
+            dc.dump(vm, None, view);
         }
+    }
+
+    /// How to show registers as the guest set them.
+    pub fn register_view(&self) -> crate::arch::RegisterView<'_> {
+        #[cfg(target_arch = "x86_64")]
+        return crate::arch::RegisterView(self.ring3.as_ref());
+        #[cfg(not(target_arch = "x86_64"))]
+        return crate::arch::RegisterView::default();
+    }
+
+    /// A port exit that is not a hypercall: `Some` if it is the report of
+    /// a #DB/#BP that reached the tender's shims (ring-3 execution), which
+    /// are undone here when they are the debugger's.
+    pub fn debug_port(&mut self, vm: &mut Vm, port: u64) -> Option<DebugTrap> {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(r3), Ok(port)) = (self.ring3.as_ref(), u16::try_from(port)) {
+            let bps = &self.breakpoints;
+            return r3.debug_trap(vm, port, self.stepping, |a| bps.contains(&a));
+        }
+        let _ = (vm, port);
+        None
     }
 
     /// A KVM_EXIT_DEBUG; true if a module handled it and the guest may

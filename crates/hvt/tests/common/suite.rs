@@ -210,15 +210,34 @@ pub fn buggyelf(src: Source) {
 }
 
 /// `--dumpcore=DIR`: an aborting guest leaves DIR/core.solo5-hvt.PID, named
-/// at the end of a line of output (upstream's suite greps for it).
+/// at the end of a line of output (upstream's suite greps for it). Upstream
+/// has a dedicated test_dumpcore; Corten's `abort` (a panic) does the same.
 pub fn dumpcore(src: Source) {
+    let name = match src {
+        Source::Upstream => "dumpcore",
+        Source::Corten => "abort",
+    };
+    core_of(src, name);
+}
+
+/// `--dumpcore=DIR` on a guest CPU exception: the core's registers come
+/// from the trap frame the guest hands over.
+pub fn dumpcore_exception(src: Source) {
+    core_of(src, "exception");
+}
+
+/// Runs `name` with --dumpcore and checks the core: ELF ET_CORE, and an
+/// NT_PRSTATUS whose RIP lies in the unikernel's image and whose CS/SS are
+/// the guest's own (RPL 0), also when the guest ran at CPL 3 (ring-3
+/// execution).
+fn core_of(src: Source, name: &str) {
     let tmp = TempDir::new("core");
     let opt = format!("--dumpcore={}", tmp.path().display());
-    let Some(o) = run(src, "dumpcore", &[&opt], &[]) else {
+    let Some(o) = run(src, name, &[&opt], &[]) else {
         return;
     };
     o.expect_status(255);
-    let name = o
+    let file = o
         .stderr
         .lines()
         .find_map(|l| {
@@ -227,9 +246,46 @@ pub fn dumpcore(src: Source) {
                 .filter(|n| n.starts_with("core.solo5-hvt."))
         })
         .unwrap_or_else(|| panic!("no core file named:\n{}", o.stderr));
-    let core = std::fs::read(tmp.path().join(name)).expect("core file");
+    let core = std::fs::read(tmp.path().join(file)).expect("core file");
     assert_eq!(&core[..4], b"\x7fELF");
     assert_eq!(u16::from_le_bytes([core[16], core[17]]), 4, "not ET_CORE");
+    // The note follows the ELF header and two program headers: namesz,
+    // descsz, type, "CORE\0" padded to 8, then struct elf_prstatus with
+    // pr_reg (user_regs_struct) at 112.
+    let note = 64 + 2 * 56;
+    let word = |at: usize| u64::from_le_bytes(core[at..at + 8].try_into().unwrap());
+    assert_eq!(
+        u32::from_le_bytes(core[note + 8..note + 12].try_into().unwrap()),
+        1
+    );
+    let regs = note + 20 + 112;
+    let (rip, cs, ss) = (
+        word(regs + 16 * 8),
+        word(regs + 17 * 8),
+        word(regs + 20 * 8),
+    );
+    assert!(
+        (0x10_0000..0x1000_0000).contains(&rip),
+        "rip {rip:#x} outside the image:\n{}",
+        o.stderr
+    );
+    assert!(
+        cs & 3 == 0 && ss & 3 == 0 && cs != 0,
+        "cs {cs:#x} ss {ss:#x} are not the guest's selectors:\n{}",
+        o.stderr
+    );
+}
+
+/// How a network case expects the guest to do its I/O.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Io {
+    /// Whatever the guest chooses (no check).
+    Any,
+    /// Through the shared ring: corten-hvt's statistics must show ring
+    /// writes.
+    Ring,
+    /// With `--net-ring=off`: no ring at all, hypercalls only.
+    Hypercalls,
 }
 
 /// Serves pings on `ifaces` taps (10.N.0.2) inside a fresh namespace.
@@ -240,6 +296,7 @@ fn net_case(
     count: usize,
     guest_args: &[&str],
     pattern: Option<[u8; 4]>,
+    io: Io,
 ) {
     if !super::is_root_or_skip(name) || !kvm_or_skip(name) {
         return;
@@ -249,8 +306,14 @@ fn net_case(
     };
     let guest_args = args(guest_args);
     let name = name.to_owned();
+    // The statistics line says how the guest did its network I/O; other
+    // tenders (CORTEN_HVT_TENDER) print none, so there is nothing to check.
+    let check_io = io != Io::Any && std::env::var_os("CORTEN_HVT_TENDER").is_none();
     net::in_new_netns(move || {
         let mut a = args(&["--mem=4096"]);
+        if io == Io::Hypercalls {
+            a.push("--net-ring=off".into());
+        }
         let mut dests = Vec::new();
         for i in 0..ifaces {
             let tap = format!("tap10{i}");
@@ -261,7 +324,10 @@ fn net_case(
         a.push("--".into());
         a.push(k.into_os_string());
         a.extend(guest_args);
-        let child = command(&a).spawn().expect("spawn corten-hvt");
+        let child = command(&a)
+            .env("CORTEN_HVT_STATS", "1")
+            .spawn()
+            .expect("spawn corten-hvt");
         for i in 0..ifaces {
             net::wait_for_carrier(&format!("tap10{i}"), Duration::from_secs(10));
         }
@@ -277,36 +343,94 @@ fn net_case(
         let o = wait_with_timeout(child, Duration::from_secs(60));
         for (i, s) in stats.iter().enumerate() {
             assert!(
-                s.received > 0,
-                "{name}: no replies on interface {i}: {s:?}\n{}",
+                s.received > 0 && s.corrupted == 0,
+                "{name}: no (intact) replies on interface {i}: {s:?}\n{}",
                 o.output()
             );
         }
         o.expect_success();
+        if check_io {
+            let ring_writes = o
+                .stderr
+                .split("net ring: ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            match io {
+                Io::Ring => assert!(
+                    ring_writes.is_some_and(|n| n > 0),
+                    "{name}: the guest did not use the ring:\n{}",
+                    o.stderr
+                ),
+                _ => assert!(
+                    ring_writes.is_none() && o.stderr.contains("net_write="),
+                    "{name}: expected hypercalls only:\n{}",
+                    o.stderr
+                ),
+            }
+        }
     });
 }
 
-/// test_net "limit": exits after answering 100000 pings.
+/// test_net "limit": exits after answering 100000 pings (through the ring
+/// on corten-hvt when the guest takes it: upstream's newest guests do).
 pub fn net(src: Source) {
-    net_case(src, "net", 1, 100_000, &["limit"], None);
+    net_case(src, "net", 1, 100_000, &["limit"], None, Io::Any);
 }
 
 /// test_net_2if "limit": 100000 pings over two interfaces.
 pub fn net_2if(src: Source) {
-    net_case(src, "net_2if", 2, 100_000, &["limit"], None);
+    net_case(src, "net_2if", 2, 100_000, &["limit"], None, Io::Any);
 }
 
-/// test_net_ring: 10000 pings whose payload is the pattern 0xdeadbeef,
-/// checked by the guest and, in the replies, by the test.
+/// The shared ring: upstream's test_net_ring (10000 pings whose payload is
+/// the pattern 0xdeadbeef, checked by the guest and, in the replies, by
+/// the test), or Corten's net with `--corten:net-ring`.
 pub fn net_ring(src: Source) {
-    net_case(
-        src,
-        "net_ring",
-        1,
-        10_000,
-        &[],
-        Some([0xde, 0xad, 0xbe, 0xef]),
-    );
+    match src {
+        Source::Upstream => net_case(
+            src,
+            "net_ring",
+            1,
+            10_000,
+            &[],
+            Some([0xde, 0xad, 0xbe, 0xef]),
+            Io::Ring,
+        ),
+        Source::Corten => net_case(
+            src,
+            "net",
+            1,
+            10_000,
+            &["--corten:net-ring", "limit=10000"],
+            None,
+            Io::Ring,
+        ),
+    }
+}
+
+/// `--net-ring=off`: the same guests fall back to hypercalls.
+pub fn net_hypercalls(src: Source) {
+    match src {
+        Source::Upstream => net_case(
+            src,
+            "net_ring",
+            1,
+            10_000,
+            &[],
+            Some([0xde, 0xad, 0xbe, 0xef]),
+            Io::Hypercalls,
+        ),
+        Source::Corten => net_case(
+            src,
+            "net",
+            1,
+            10_000,
+            &["--corten:net-ring", "limit=10000"],
+            None,
+            Io::Hypercalls,
+        ),
+    }
 }
 
 /// The tap's MTU reaches the guest.

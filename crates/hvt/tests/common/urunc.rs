@@ -9,14 +9,14 @@
 //! system call names; urunc's list is the same on arm64 minus the legacy
 //! calls that architecture lacks.)
 
-use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use corten_sandbox::seccompiler::BpfProgram;
+use corten_sandbox::{apply, compile_with, OnViolation, Rules, Threads};
 
 /// urunc's allow-list for hvt, by name, in urunc's order.
 pub const URUNC_HVT_SYSCALLS: &[&str] = &[
@@ -116,19 +116,16 @@ fn number(name: &str) -> i64 {
 
 /// urunc's filter: the allow-list, everything else SIGSYS.
 pub fn urunc_filter() -> BpfProgram {
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = URUNC_HVT_SYSCALLS
-        .iter()
-        .map(|n| (number(n), vec![]))
-        .collect();
-    SeccompFilter::new(
-        rules,
-        SeccompAction::Trap,
-        SeccompAction::Allow,
-        TargetArch::x86_64,
-    )
-    .expect("filter")
-    .try_into()
-    .expect("compile")
+    let mut rules = Rules::new();
+    for n in URUNC_HVT_SYSCALLS {
+        rules.allow(number(n));
+    }
+    compile_with(rules, OnViolation::Trap).expect("compile")
+}
+
+/// Installs `prog` on every thread (in a child before exec).
+fn apply_all(prog: &BpfProgram) -> std::io::Result<()> {
+    apply(prog, Threads::All).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Makes `cmd` install urunc's filter in the child right before execve.
@@ -137,10 +134,7 @@ pub fn confine(cmd: &mut Command) {
     // SAFETY: the closure runs in the forked child before exec and only
     // makes the prctl and seccomp system calls (no allocation).
     unsafe {
-        cmd.pre_exec(move || {
-            seccompiler::apply_filter_all_threads(&prog)
-                .map_err(|e| std::io::Error::other(e.to_string()))
-        });
+        cmd.pre_exec(move || apply_all(&prog));
     }
 }
 
@@ -258,8 +252,7 @@ impl Jail {
                     "umount old root",
                 )?;
                 check(libc::chdir(c"/".as_ptr()), "chdir /")?;
-                seccompiler::apply_filter_all_threads(&prog)
-                    .map_err(|e| std::io::Error::other(e.to_string()))
+                apply_all(&prog)
             });
         }
     }

@@ -1,18 +1,21 @@
 //! Helpers for corten-spt's integration tests: locating the tender and the
-//! test unikernels, running with a timeout, temporary files, and the
-//! shared test suite (run once on Corten-built unikernels and, optionally,
-//! once on upstream-built ones).
+//! test unikernels, and the shared test suite (run once on Corten-built
+//! unikernels and, optionally, once on upstream-built ones). Running with a
+//! timeout, temporary files and network plumbing are `corten-testutil`,
+//! shared with corten-hvt's tests.
 #![allow(dead_code)]
 
-pub mod net;
 pub mod suite;
 
 use std::ffi::OsStr;
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[allow(unused_imports)] // not every test file uses all of them
+pub use corten_testutil::{
+    is_root_or_skip, net, wait_with_timeout, workspace, Outcome, Source, TempDir,
+};
 
 /// The corten-spt binary under test: `CORTEN_SPT` if set (e.g. the
 /// static release build), else the one cargo built for these tests.
@@ -22,143 +25,9 @@ pub fn tender() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_corten-spt")))
 }
 
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Which build of the test unikernels a suite runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// `target/unikernels/NAME.spt`, built by `cargo xtask build`.
-    Corten,
-    /// `$SOLO5_UPSTREAM_TESTS/test_NAME/test_NAME.spt` (local only).
-    Upstream,
-}
-
-/// The unikernel `name` (e.g. "hello") of `source`, or `None` (after
-/// printing why) when the upstream suite is not configured. A missing
-/// Corten unikernel is a failure, never a skip.
+/// The unikernel `name` of `source` (see `corten_testutil::unikernels`).
 pub fn unikernel(source: Source, name: &str) -> Option<PathBuf> {
-    match source {
-        Source::Corten => {
-            let dir = std::env::var_os("CORTEN_UNIKERNEL_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace().join("target/unikernels"));
-            let p = dir.join(format!("{name}.spt"));
-            assert!(
-                p.exists(),
-                "{} is missing: run `cargo xtask build` first",
-                p.display()
-            );
-            Some(p)
-        }
-        Source::Upstream => {
-            let Some(dir) = std::env::var_os("SOLO5_UPSTREAM_TESTS") else {
-                eprintln!(
-                    "SKIP: upstream compatibility test `{name}`: set SOLO5_UPSTREAM_TESTS to a \
-                     directory of upstream-built tests (test_NAME/test_NAME.spt) to run it"
-                );
-                return None;
-            };
-            let p = PathBuf::from(dir).join(format!("test_{name}/test_{name}.spt"));
-            assert!(p.exists(), "{} is missing", p.display());
-            Some(p)
-        }
-    }
-}
-
-/// How a run ended, with shell-style status (128 + signal when killed).
-#[derive(Debug)]
-pub struct Outcome {
-    pub status: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Outcome {
-    /// Both streams, for messages.
-    pub fn output(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-    pub fn expect_success(&self) {
-        assert!(
-            self.status == 0 && self.stdout.contains("SUCCESS"),
-            "expected exit 0 and SUCCESS, got {}:\n{}",
-            self.status,
-            self.output()
-        );
-    }
-    pub fn expect_status(&self, status: i32) {
-        assert_eq!(self.status, status, "output:\n{}", self.output());
-    }
-    pub fn expect_abort(&self) {
-        assert!(
-            self.status == 255 && self.stdout.contains("ABORT"),
-            "expected exit 255 and ABORT, got {}:\n{}",
-            self.status,
-            self.output()
-        );
-    }
-    /// A tender error: exit 1 and `phrase` in the message.
-    pub fn expect_tender_error(&self, phrase: &str) {
-        assert_eq!(self.status, 1, "output:\n{}", self.output());
-        assert!(
-            self.stderr.contains(phrase),
-            "expected `{phrase}` in stderr:\n{}",
-            self.stderr
-        );
-        assert!(
-            self.stderr.starts_with("corten-spt: "),
-            "messages must start with the program name:\n{}",
-            self.stderr
-        );
-    }
-}
-
-fn shell_status(st: std::process::ExitStatus) -> i32 {
-    match (st.code(), st.signal()) {
-        (Some(c), _) => c,
-        (None, Some(s)) => 128 + s,
-        _ => -1,
-    }
-}
-
-/// Waits for `child` at most `timeout`, killing it then; collects output.
-pub fn wait_with_timeout(mut child: Child, timeout: Duration) -> Outcome {
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(o) = out.as_mut() {
-            let _ = o.read_to_string(&mut s);
-        }
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = err.as_mut() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break shell_status(st);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out after {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    Outcome {
-        status,
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-    }
+    corten_testutil::unikernels::unikernel(source, name, "spt")
 }
 
 /// Runs the tender with `args` (60 s limit, as upstream's suite).
@@ -174,43 +43,7 @@ where
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn corten-spt");
-    wait_with_timeout(child, Duration::from_secs(60))
-}
-
-/// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("corten-spt-{tag}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-    /// A file of `len` bytes of `fill`.
-    pub fn file(&self, name: &str, len: usize, fill: u8) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, vec![fill; len]).expect("write temp file");
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Whether we run as root (network tests need it); prints why not.
-pub fn is_root_or_skip(what: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIP: {what}: needs root (network namespace and tap devices)");
-    }
-    root
+    let mut o = wait_with_timeout(child, Duration::from_secs(60));
+    o.prog = Some("corten-spt".into());
+    o
 }

@@ -343,12 +343,13 @@ fn net_case(src: Source, name: &str, ifaces: usize, count: usize, limit: bool, b
         // the rest.
         let first = count.min(1000);
         let ping = |n| {
-            net::ping_all(
+            net::ping(
                 &dests,
                 n,
                 64,
                 Duration::from_secs(10),
                 Duration::from_secs(120),
+                None,
             )
         };
         let mut stats = ping(first);

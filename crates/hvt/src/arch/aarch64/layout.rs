@@ -73,7 +73,7 @@ pub fn mem_size(requested: u64) -> Result<(u64, bool), MemSizeError> {
 
 /// Writes the identity map of `[0, mem_size)` plus the MMIO window.
 pub fn write_page_tables(mem: &mut GuestMemory) -> Result<(), GuestAccessError> {
-    let mem_size = mem.size();
+    let mem_size = mem.mapped_size();
     mem.slice_mut(abi::PGD_BASE, PAGE_SIZE)?.fill(0);
     mem.slice_mut(abi::PUD_BASE, PAGE_SIZE)?.fill(0);
     mem.slice_mut(abi::PMD_BASE, abi::PMD_SIZE)?.fill(0);

@@ -23,6 +23,13 @@ pub const NAME: &str = "aarch64";
 pub const IP_NAME: &str = "pc";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "MMIO addresses 0x100000008..0x100000040";
+/// Guest memory comes in multiples of this (one 2 MiB block).
+pub const MEM_BLOCK: u64 = abi::GUEST_BLOCK_SIZE;
+/// Largest guest memory (everything below the MMIO window).
+pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
+/// The network ring's kick address.
+pub const RING_KICK: super::RingKick = super::RingKick::Mmio(abi::RING_KICK_MMIO_BASE);
+
 /// `e_machine` of core files (EM_AARCH64).
 pub const ELF_MACHINE: u16 = 183;
 
@@ -254,7 +261,7 @@ pub fn register_dump(vcpu: &VcpuFd) -> String {
 }
 
 /// The guest's trap frame (halt cookie), as text: the first words.
-pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
+pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, _view: RegisterView<'_>) -> Option<String> {
     let words = mem.read::<[u64; 4]>(cookie).ok()?;
     Some(format!(
         "guest trap frame at {cookie:#x}: {:#x} {:#x} {:#x} {:#x}",
@@ -262,9 +269,19 @@ pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
     ))
 }
 
+/// How the guest's own register view differs from the vCPU's: not at all
+/// on aarch64 (no ring-3 execution).
+#[derive(Clone, Copy, Default)]
+pub struct RegisterView<'a>(std::marker::PhantomData<&'a ()>);
+
 /// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
 /// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112.
-pub fn core_prstatus(vcpu: &VcpuFd, _mem: &GuestMemory, _cookie: Option<u64>) -> Vec<u8> {
+pub fn core_prstatus(
+    vcpu: &VcpuFd,
+    _mem: &GuestMemory,
+    _cookie: Option<u64>,
+    _view: RegisterView<'_>,
+) -> Vec<u8> {
     const PR_REG: usize = 112;
     let mut out = vec![0u8; 392];
     for i in 0..34u64 {

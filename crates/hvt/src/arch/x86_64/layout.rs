@@ -69,7 +69,7 @@ pub struct PagingMode {
 
 /// Writes the identity map of `[0, mem_size)` at the ABI addresses.
 pub fn write_page_tables(mem: &mut GuestMemory, mode: PagingMode) -> Result<(), GuestAccessError> {
-    let mem_size = mem.size();
+    let mem_size = mem.mapped_size();
     let user = if mode.user_accessible { PTE_USER } else { 0 };
     let table = PTE_PRESENT | PTE_WRITABLE | user;
 

@@ -22,6 +22,12 @@ pub const NAME: &str = "x86_64";
 pub const IP_NAME: &str = "rip";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "ports 0x501..0x508";
+/// Guest memory comes in multiples of this (one 2 MiB page).
+pub const MEM_BLOCK: u64 = abi::GUEST_PAGE_SIZE;
+/// Largest guest memory (what four page directories map).
+pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
+/// The network ring's kick port.
+pub const RING_KICK: super::RingKick = super::RingKick::Pio(abi::RING_KICK_PIO_BASE);
 
 const CR0_PE: u64 = 1 << 0;
 const CR0_NE: u64 = 1 << 5;
@@ -319,14 +325,38 @@ pub fn register_dump(vcpu: &VcpuFd) -> String {
     s
 }
 
-/// The guest's trap frame (the halt cookie of a guest exception), as text.
-pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64) -> Option<String> {
-    let t = mem.read::<abi::TrapRegs>(cookie).ok()?;
+/// The guest's trap frame (the halt cookie of a guest exception), as text;
+/// selectors as the guest set them (`view`).
+pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, view: RegisterView<'_>) -> Option<String> {
+    let mut t = mem.read::<abi::TrapRegs>(cookie).ok()?;
+    t.cs = view.selector(t.cs);
+    t.ss = view.selector(t.ss);
     Some(format!(
         "guest trap frame: rip={:#x} rsp={:#x} rflags={:#x} cs={:#x} ss={:#x} \
          error code={:#x} cr2={:#x}",
         t.rip, t.rsp, t.rflags, t.cs, t.ss, t.ec, t.cr2
     ))
+}
+
+/// How the guest's own register view differs from the vCPU's: ring-3
+/// execution substitutes the tender's DPL-3 segments and table copies.
+#[derive(Clone, Copy, Default)]
+pub struct RegisterView<'a>(pub Option<&'a ring3::Ring3>);
+
+impl RegisterView<'_> {
+    /// The special registers as the guest set them.
+    pub fn sregs(&self, vcpu: &VcpuFd) -> Option<kvm_sregs> {
+        let mut s = vcpu.get_sregs().ok()?;
+        if let Some(r3) = self.0 {
+            r3.guest_view(&mut s);
+        }
+        Some(s)
+    }
+
+    /// A selector from a guest trap frame, as the guest set it.
+    pub fn selector(&self, selector: u64) -> u64 {
+        self.0.map_or(selector, |r3| r3.guest_selector(selector))
+    }
 }
 
 /// `e_machine` of core files (EM_X86_64).
@@ -336,11 +366,16 @@ pub const ELF_MACHINE: u16 = 62;
 /// 336 bytes): zeroes except `pr_reg`, a `struct user_regs_struct` at
 /// offset 112, filled from the vCPU and, when the guest passed its trap
 /// frame as the halt cookie, from that frame (where the fault happened).
-pub fn core_prstatus(vcpu: &VcpuFd, mem: &GuestMemory, cookie: Option<u64>) -> Vec<u8> {
+pub fn core_prstatus(
+    vcpu: &VcpuFd,
+    mem: &GuestMemory,
+    cookie: Option<u64>,
+    view: RegisterView<'_>,
+) -> Vec<u8> {
     const PR_REG: usize = 112;
     let mut out = vec![0u8; 336];
     let r = vcpu.get_regs().unwrap_or_default();
-    let s = vcpu.get_sregs().unwrap_or_default();
+    let s = view.sregs(vcpu).unwrap_or_default();
     // user_regs_struct order.
     let mut regs: [u64; 27] = [
         r.r15,
@@ -373,10 +408,10 @@ pub fn core_prstatus(vcpu: &VcpuFd, mem: &GuestMemory, cookie: Option<u64>) -> V
     ];
     if let Some(frame) = cookie.and_then(|c| mem.read::<abi::TrapRegs>(c).ok()) {
         regs[16] = frame.rip;
-        regs[17] = frame.cs;
+        regs[17] = view.selector(frame.cs);
         regs[18] = frame.rflags;
         regs[19] = frame.rsp;
-        regs[20] = frame.ss;
+        regs[20] = view.selector(frame.ss);
     }
     for (i, v) in regs.iter().enumerate() {
         if let Some(dst) = out.get_mut(PR_REG + i * 8..PR_REG + i * 8 + 8) {

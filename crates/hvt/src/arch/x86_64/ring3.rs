@@ -36,11 +36,12 @@
 //! `CORTEN_HVT_RING3=1` forces it on, `=0` off.
 
 use corten_abi::hvt::x86_64 as abi;
-use kvm_bindings::{kvm_segment, kvm_sregs};
+use kvm_bindings::{kvm_dtable, kvm_segment, kvm_sregs};
 use kvm_ioctls::{Cap, Kvm};
 
 use super::layout::Segment;
 use crate::guest_mem::GuestMemory;
+use crate::modules::DebugTrap;
 use crate::vm::Vm;
 
 /// Scratch area (guest-physical = guest-virtual), inside the boot-info
@@ -58,13 +59,19 @@ const IOMAP_SIZE: u64 = 0x2000;
 const TSS_LIMIT: u32 = (TSS_SIZE + IOMAP_SIZE) as u32;
 /// Largest guest GDT copied (leaving room for two more descriptors).
 const MAX_GDT_BYTES: u64 = 0x1000 - 16;
-/// #GP
+/// #DB, #BP, #GP
+const DB_VECTOR: u64 = 1;
+const BP_VECTOR: u64 = 3;
 const GP_VECTOR: u64 = 13;
+/// RFLAGS.TF
+pub const RFLAGS_TF: u64 = 1 << 8;
 /// Distance below an IST/RSP0 pointer treated as "on that stack".
 const STACK_GUARD: u64 = 0x4000;
 
-/// The #GP shim (assembled; see the listing). Patched at the offsets below.
+/// The shims (assembled; see the listing), at `SCRATCH_SHIM`. Patched at
+/// the offsets below.
 ///
+/// The #GP shim at 0x00:
 /// ```text
 /// 00 test byte [rsp+16], 3      ; CPL of the faulting code
 /// 05 jz   forward               ; CPL 0: the guest's own #GP
@@ -80,24 +87,53 @@ const STACK_GUARD: u64 = 0x4000;
 /// 2e mov  byte [FLAG], 1        ; ask the tender to switch back
 /// 36 add  rsp, 8                ; drop the error code
 /// 3a iretq
-/// 3c do_rdtsc: pop rax; rdtsc; add qword [rsp+8], 2; add rsp, 8; iretq
-/// 4b do_wrmsr: pop rax; wrmsr; add qword [rsp+8], 2; add rsp, 8; iretq
-/// 5a forward: jmp [rip+0]
-/// 60 .quad ORIG                 ; the guest's #GP handler
+/// 3c do_rdtsc: pop rax; rdtsc; jmp done
+/// 41 do_wrmsr: pop rax; wrmsr
+/// 44 done: add qword [rsp+8], 2 ; skip the emulated instruction
+/// 4a add  rsp, 8
+/// 4e test byte [rsp+17], 1      ; TF: a debugger single-steps the guest
+/// 53 jnz  db                    ; report the completed step
+/// 55 iretq
+/// 57 forward: jmp [rip+0]
+/// 5d .quad GP                   ; the guest's #GP handler
 /// ```
-const SHIM: [u8; 104] = [
-    0xf6, 0x44, 0x24, 0x10, 0x03, 0x74, 0x53, 0x50, 0x48, 0x8b, 0x44, 0x24, 0x10, 0x66, 0x81, 0x38,
-    0x0f, 0x31, 0x74, 0x28, 0x66, 0x81, 0x38, 0x0f, 0x30, 0x74, 0x30, 0x58, 0x48, 0xc7, 0x44, 0x24,
+/// The debug shims at 0x70 (#DB) and 0x88 (#BP) tell the tender about the
+/// trap (`out PORT, al`; the interrupt frame is at RSP) and, if the tender
+/// lets them go on, jump to the guest's own handler:
+/// ```text
+/// 70 db: out 0xe1, al; jmp [rip+0]; .quad DB
+/// 88 bp: out 0xe3, al; jmp [rip+0]; .quad BP
+/// ```
+const SHIM: [u8; 152] = [
+    0xf6, 0x44, 0x24, 0x10, 0x03, 0x74, 0x50, 0x50, 0x48, 0x8b, 0x44, 0x24, 0x10, 0x66, 0x81, 0x38,
+    0x0f, 0x31, 0x74, 0x28, 0x66, 0x81, 0x38, 0x0f, 0x30, 0x74, 0x26, 0x58, 0x48, 0xc7, 0x44, 0x24,
     0x10, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x44, 0x24, 0x28, 0x00, 0x00, 0x00, 0x00, 0xc6, 0x04,
-    0x25, 0x00, 0x00, 0x00, 0x00, 0x01, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0x58, 0x0f, 0x31, 0x48,
-    0x83, 0x44, 0x24, 0x08, 0x02, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0x58, 0x0f, 0x30, 0x48, 0x83,
-    0x44, 0x24, 0x08, 0x02, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00,
-    0, 0, 0, 0, 0, 0, 0, 0,
+    0x25, 0x00, 0x00, 0x00, 0x00, 0x01, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf, 0x58, 0x0f, 0x31, 0xeb,
+    0x03, 0x58, 0x0f, 0x30, 0x48, 0x83, 0x44, 0x24, 0x08, 0x02, 0x48, 0x83, 0xc4, 0x08, 0xf6, 0x44,
+    0x24, 0x11, 0x01, 0x75, 0x1b, 0x48, 0xcf, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe6, 0xe1, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe6, 0xe3, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0,
+    0, 0, 0, 0, 0,
 ];
 const SHIM_KCS: usize = 0x21;
 const SHIM_KSS: usize = 0x2a;
 const SHIM_FLAG: usize = 0x31;
-const SHIM_ORIG: usize = 0x60;
+const SHIM_ORIG_GP: usize = 0x5d;
+const SHIM_DB: usize = 0x70;
+const SHIM_ORIG_DB: usize = 0x78;
+const SHIM_BP: usize = 0x88;
+const SHIM_ORIG_BP: usize = 0x90;
+/// Ports of the debug shims' `out imm8, al` (outside the hypercall ports;
+/// only these two instructions of the scratch area use them).
+pub const DEBUG_PORT_DB: u16 = 0xe1;
+pub const DEBUG_PORT_BP: u16 = 0xe3;
+/// Length of `out imm8, al`.
+const OUT_IMM8_LEN: u64 = 2;
+
+/// Whether `rip` lies in the tender's scratch area (the shims).
+pub fn in_scratch(rip: u64) -> bool {
+    (SCRATCH_GDT..SCRATCH_TSS + TSS_SIZE + IOMAP_SIZE + 1).contains(&rip)
+}
 
 /// Page-table bits for the flag page.
 const PTE_P_RW_U: u64 = 0b111;
@@ -152,9 +188,8 @@ pub enum NotYet {
 pub struct Ring3 {
     /// The guest is (or was last put) at CPL 3 with our tables loaded.
     active: bool,
-    /// Selectors of the guest's own CPL-0 code and stack segments.
-    kernel_cs: u16,
-    kernel_ss: u16,
+    /// The guest's own state, saved when our copies were installed.
+    saved: Option<Saved>,
     /// Switches so far (for statistics).
     pub switches: u64,
     /// Last reason the switch was declined.
@@ -162,6 +197,23 @@ pub struct Ring3 {
     /// Declined attempts in a row; after [`MAX_ATTEMPTS`] the tender stops
     /// trying (a guest that never qualifies pays no per-exit cost).
     attempts: u32,
+}
+
+/// What the guest had loaded when the tender installed its copies, and the
+/// DPL-3 segments the tender substitutes: what a debugger or a core file
+/// must show instead of the tender's copies.
+#[derive(Clone, Copy, Debug)]
+struct Saved {
+    kernel_cs: kvm_segment,
+    kernel_ss: kvm_segment,
+    user_cs: kvm_segment,
+    user_ss: kvm_segment,
+    /// DS, ES, FS, GS selectors.
+    data: [u16; 4],
+    gdt: kvm_dtable,
+    idt: kvm_dtable,
+    tr_base: u64,
+    tr_limit: u32,
 }
 
 /// Hypercall exits a guest gets to qualify for CPL 3.
@@ -177,8 +229,7 @@ impl Ring3 {
     pub fn new() -> Ring3 {
         Ring3 {
             active: false,
-            kernel_cs: 0,
-            kernel_ss: 0,
+            saved: None,
             switches: 0,
             last_refusal: None,
             attempts: 0,
@@ -223,6 +274,109 @@ impl Ring3 {
         }
     }
 
+    /// Rewrites `sregs` (read from the vCPU) into what the guest believes
+    /// it loaded: its own CS/SS and data selectors, GDT, IDT and TSS
+    /// instead of the tender's DPL-3 copies. No change before the first
+    /// switch.
+    pub fn guest_view(&self, sregs: &mut kvm_sregs) {
+        let Some(saved) = &self.saved else {
+            return;
+        };
+        if sregs.cs.selector == saved.user_cs.selector {
+            sregs.cs = saved.kernel_cs;
+        }
+        if sregs.ss.selector == saved.user_ss.selector {
+            sregs.ss = saved.kernel_ss;
+        }
+        let segs = [&mut sregs.ds, &mut sregs.es, &mut sregs.fs, &mut sregs.gs];
+        for (seg, selector) in segs.into_iter().zip(saved.data) {
+            if seg.selector == saved.user_ss.selector {
+                seg.selector = selector;
+                seg.dpl = 0;
+            }
+        }
+        if sregs.gdt.base == SCRATCH_GDT {
+            sregs.gdt = saved.gdt;
+        }
+        if sregs.idt.base == SCRATCH_IDT {
+            sregs.idt = saved.idt;
+        }
+        if sregs.tr.base == SCRATCH_TSS {
+            sregs.tr.base = saved.tr_base;
+            sregs.tr.limit = saved.tr_limit;
+        }
+    }
+
+    /// The guest's own selector for `selector` as found in a trap frame
+    /// (the tender's DPL-3 code/stack selectors map to the guest's).
+    pub fn guest_selector(&self, selector: u64) -> u64 {
+        match &self.saved {
+            Some(s) if selector == u64::from(s.user_cs.selector) => u64::from(s.kernel_cs.selector),
+            Some(s) if selector == u64::from(s.user_ss.selector) => u64::from(s.kernel_ss.selector),
+            _ => selector,
+        }
+    }
+
+    /// Handles a port exit that may be a debug shim's report: `None` if it
+    /// is not one (an invalid port access of the guest). A #DB is the
+    /// tender's while a debugger single-steps (`stepping`), a #BP when the
+    /// int3 sits at one of the debugger's breakpoints (`is_breakpoint`);
+    /// those are undone as `iretq` would (RIP, RSP, RFLAGS without TF,
+    /// CS, SS from the interrupt frame). Any other trap is the guest's.
+    pub fn debug_trap(
+        &self,
+        vm: &mut Vm,
+        port: u16,
+        stepping: bool,
+        is_breakpoint: impl Fn(u64) -> bool,
+    ) -> Option<DebugTrap> {
+        let saved = self.saved.as_ref()?;
+        let out_at = SCRATCH_SHIM
+            + match port {
+                DEBUG_PORT_DB => SHIM_DB,
+                DEBUG_PORT_BP => SHIM_BP,
+                _ => return None,
+            } as u64;
+        let mut regs = vm.vcpu.get_regs().ok()?;
+        // KVM leaves RIP on the `out` or after it, depending on whether it
+        // emulated the instruction.
+        if regs.rip != out_at && regs.rip != out_at + OUT_IMM8_LEN {
+            return None;
+        }
+        let Ok([rip, cs, rflags, rsp, ss]) = vm.mem.read::<[u64; 5]>(regs.rsp) else {
+            return Some(DebugTrap::Guest);
+        };
+        let ours = match port {
+            DEBUG_PORT_DB => stepping,
+            _ => is_breakpoint(rip.wrapping_sub(1)),
+        };
+        let segment = |selector: u64| {
+            [
+                saved.user_cs,
+                saved.user_ss,
+                saved.kernel_cs,
+                saved.kernel_ss,
+            ]
+            .into_iter()
+            .find(|s| u64::from(s.selector) == selector)
+        };
+        let (Some(cs), Some(ss), true) = (segment(cs), segment(ss), ours) else {
+            return Some(DebugTrap::Guest);
+        };
+        let Ok(mut sregs) = vm.vcpu.get_sregs() else {
+            return Some(DebugTrap::Guest);
+        };
+        regs.rip = if port == DEBUG_PORT_BP { rip - 1 } else { rip };
+        regs.rsp = rsp;
+        regs.rflags = rflags & !RFLAGS_TF;
+        sregs.cs = cs;
+        sregs.ss = ss;
+        if vm.vcpu.set_sregs(&sregs).is_err() || vm.vcpu.set_regs(&regs).is_err() {
+            return Some(DebugTrap::Guest);
+        }
+        Some(DebugTrap::Stopped)
+    }
+
     fn switch(&mut self, vm: &mut Vm) -> Result<(), NotYet> {
         let mut sregs = vm.vcpu.get_sregs().map_err(|_| NotYet::Registers)?;
         if sregs.cs.dpl != 0 {
@@ -236,23 +390,39 @@ impl Ring3 {
             && sregs.idt.base == SCRATCH_IDT
             && sregs.tr.base == SCRATCH_TSS;
         if !ours {
-            self.install_tables(&mut vm.mem, &sregs, regs.rsp)?;
+            let handlers = self.install_tables(&mut vm.mem, &sregs, regs.rsp)?;
+            let guest = sregs;
             sregs.gdt.base = SCRATCH_GDT;
             sregs.gdt.limit = self.user_gdt_limit(&sregs);
             sregs.idt.base = SCRATCH_IDT;
             sregs.tr.base = SCRATCH_TSS;
             sregs.tr.limit = TSS_LIMIT;
             sregs.tr.type_ = 11; // busy 64-bit TSS
-            self.kernel_cs = sregs.cs.selector;
-            self.kernel_ss = sregs.ss.selector;
-            write_shim(&mut vm.mem, self.kernel_cs, self.kernel_ss).map_err(|_| NotYet::Memory)?;
+            let first_user = (u64::from(sregs.gdt.limit) + 1) / 8 - 2;
+            self.saved = Some(Saved {
+                kernel_cs: guest.cs,
+                kernel_ss: guest.ss,
+                user_cs: user_segment(first_user as u16, true),
+                user_ss: user_segment(first_user as u16 + 1, false),
+                data: [
+                    guest.ds.selector,
+                    guest.es.selector,
+                    guest.fs.selector,
+                    guest.gs.selector,
+                ],
+                gdt: guest.gdt,
+                idt: guest.idt,
+                tr_base: guest.tr.base,
+                tr_limit: guest.tr.limit,
+            });
+            write_shim(&mut vm.mem, guest.cs.selector, guest.ss.selector, handlers)
+                .map_err(|_| NotYet::Memory)?;
         } else if self.on_interrupt_stack(&vm.mem, &sregs, regs.rsp) {
             return Err(NotYet::OnInterruptStack);
         }
-        let first_user = u64::from(sregs.gdt.limit + 1) / 8 - 2;
-        let code = user_segment(first_user as u16, true);
-        let data = user_segment(first_user as u16 + 1, false);
-        sregs.cs = code;
+        let saved = self.saved.as_ref().ok_or(NotYet::NoGuestTables)?;
+        let data = saved.user_ss;
+        sregs.cs = saved.user_cs;
         sregs.ss = data;
         // DPL-3 data selectors everywhere, so that no return to CPL 3
         // nulls them (which would clear the FS base on some CPUs); the
@@ -286,7 +456,7 @@ impl Ring3 {
         mem: &mut GuestMemory,
         sregs: &kvm_sregs,
         rsp: u64,
-    ) -> Result<(), NotYet> {
+    ) -> Result<Handlers, NotYet> {
         let gdt_len = u64::from(sregs.gdt.limit) + 1;
         let idt_len = u64::from(sregs.idt.limit) + 1;
         if sregs.gdt.base == abi::GDT_BASE || sregs.idt.limit == 0 || sregs.tr.selector == 0 {
@@ -346,16 +516,34 @@ impl Ring3 {
         mem.write_bytes(SCRATCH_GDT, &new_gdt)
             .map_err(|_| NotYet::Memory)?;
 
-        // IDT: the guest's gates, #GP redirected to the shim.
+        // IDT: the guest's gates, #GP, #DB and #BP redirected to the shims
+        // (#DB and #BP only when the guest has a handler for them). The #BP
+        // gate gets DPL 3 so that an int3 at CPL 3 is a #BP, as the guest,
+        // which believes it runs at CPL 0, expects.
         let mut new_idt = idt;
-        let gp = (GP_VECTOR * 16) as usize;
-        let orig = gate_offset(new_idt.get(gp..gp + 16).unwrap_or(&[]));
-        if let Some(gate) = new_idt.get_mut(gp..gp + 16) {
-            set_gate_offset(gate, SCRATCH_SHIM);
+        let mut handlers = Handlers::default();
+        for (vector, shim, orig) in [
+            (GP_VECTOR, 0, &mut handlers.gp),
+            (DB_VECTOR, SHIM_DB, &mut handlers.db),
+            (BP_VECTOR, SHIM_BP, &mut handlers.bp),
+        ] {
+            let at = (vector * 16) as usize;
+            let Some(gate) = new_idt.get_mut(at..at + 16) else {
+                continue;
+            };
+            let present = gate.get(5).is_some_and(|b| b & 0x80 != 0);
+            if !present && vector != GP_VECTOR {
+                continue;
+            }
+            *orig = gate_offset(gate);
+            set_gate_offset(gate, SCRATCH_SHIM + shim as u64);
+            if vector == BP_VECTOR {
+                if let Some(b) = gate.get_mut(5) {
+                    *b |= 0x60;
+                }
+            }
         }
         mem.write_bytes(SCRATCH_IDT, &new_idt)
-            .map_err(|_| NotYet::Memory)?;
-        mem.write::<u64>(SCRATCH_SHIM + SHIM_ORIG as u64, orig)
             .map_err(|_| NotYet::Memory)?;
 
         // TSS: the guest's stack pointers, and an I/O bitmap allowing every
@@ -371,7 +559,7 @@ impl Ring3 {
             .fill(0);
         mem.write::<u8>(SCRATCH_TSS + TSS_SIZE + IOMAP_SIZE, 0xff)
             .map_err(|_| NotYet::Memory)?;
-        Ok(())
+        Ok(handlers)
     }
 }
 
@@ -431,12 +619,21 @@ fn user_segment(index: u16, code: bool) -> kvm_segment {
     user_layout(index, code).to_kvm()
 }
 
+/// The guest's handlers the shims forward to (0: the gate is not
+/// redirected).
+#[derive(Clone, Copy, Debug, Default)]
+struct Handlers {
+    gp: u64,
+    db: u64,
+    bp: u64,
+}
+
 fn write_shim(
     mem: &mut GuestMemory,
     kernel_cs: u16,
     kernel_ss: u16,
+    handlers: Handlers,
 ) -> Result<(), crate::guest_mem::GuestAccessError> {
-    let orig = mem.read::<u64>(SCRATCH_SHIM + SHIM_ORIG as u64)?;
     let mut code = SHIM;
     let mut patch = |at: usize, bytes: &[u8]| {
         if let Some(dst) = code.get_mut(at..at + bytes.len()) {
@@ -446,7 +643,9 @@ fn write_shim(
     patch(SHIM_KCS, &u32::from(kernel_cs).to_le_bytes());
     patch(SHIM_KSS, &u32::from(kernel_ss).to_le_bytes());
     patch(SHIM_FLAG, &(FLAG_PAGE as u32).to_le_bytes());
-    patch(SHIM_ORIG, &orig.to_le_bytes());
+    patch(SHIM_ORIG_GP, &handlers.gp.to_le_bytes());
+    patch(SHIM_ORIG_DB, &handlers.db.to_le_bytes());
+    patch(SHIM_ORIG_BP, &handlers.bp.to_le_bytes());
     mem.write_bytes(SCRATCH_SHIM, &code)
 }
 
@@ -469,8 +668,18 @@ mod tests {
         // mov byte [disp32], 1
         assert_eq!(&SHIM[SHIM_FLAG - 3..SHIM_FLAG], &[0xc6, 0x04, 0x25]);
         assert_eq!(SHIM[SHIM_FLAG + 4], 1);
-        // jmp [rip+0] right before the handler address
-        assert_eq!(&SHIM[SHIM_ORIG - 6..SHIM_ORIG], &[0xff, 0x25, 0, 0, 0, 0]);
+        // jmp [rip+0] right before each handler address
+        for orig in [SHIM_ORIG_GP, SHIM_ORIG_DB, SHIM_ORIG_BP] {
+            assert_eq!(&SHIM[orig - 6..orig], &[0xff, 0x25, 0, 0, 0, 0]);
+        }
+        // out imm8, al at the debug shims' entries, right before the jmp
+        assert_eq!(&SHIM[SHIM_DB..SHIM_DB + 2], &[0xe6, DEBUG_PORT_DB as u8]);
+        assert_eq!(&SHIM[SHIM_BP..SHIM_BP + 2], &[0xe6, DEBUG_PORT_BP as u8]);
+        assert_eq!(SHIM_DB + OUT_IMM8_LEN as usize + 6, SHIM_ORIG_DB);
+        assert_eq!(SHIM_BP + OUT_IMM8_LEN as usize + 6, SHIM_ORIG_BP);
+        // the TF check's jnz lands on the #DB shim: jnz rel8 at 0x53
+        assert_eq!(SHIM[0x53], 0x75);
+        assert_eq!(0x55 + SHIM[0x54] as usize, SHIM_DB);
     }
 
     #[test]

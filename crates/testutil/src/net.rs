@@ -110,7 +110,14 @@ pub fn neighbour_mac(addr: &str, dev: &str) -> Option<String> {
     None
 }
 
+/// Tags our requests (xor the destination's index).
 const MAGIC: u32 = 0xc0de_5e17;
+/// ICMP header and our 8 bytes (sequence index, tag).
+const HEADER: usize = 16;
+/// With a pattern: up to 16 bytes of data where ping(8) puts its
+/// timestamp, then 40 bytes of the pattern, as `ping -p` sends.
+const PATTERN_AT: usize = 8 + 16;
+const PATTERN_LEN: usize = 40;
 
 fn checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
@@ -129,23 +136,39 @@ fn checksum(data: &[u8]) -> u16 {
 }
 
 /// Result of a ping run towards one destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PingStats {
     pub sent: usize,
+    /// Distinct requests answered (with the pattern intact).
     pub received: usize,
     pub duplicates: usize,
+    /// Replies whose pattern bytes differ from the request's.
+    pub corrupted: usize,
 }
 
 /// Sends `count` echo requests to each destination, at most `window`
 /// outstanding per destination, and collects the replies. Gives up when no
-/// reply arrives for `stall` or after `overall`.
-pub fn ping_all(
+/// reply arrives for `stall` or after `overall`. With `pattern`, requests
+/// carry it like `ping -p` and replies must echo it intact.
+pub fn ping(
     dests: &[Ipv4Addr],
     count: usize,
     window: usize,
     stall: Duration,
     overall: Duration,
+    pattern: Option<[u8; 4]>,
 ) -> Vec<PingStats> {
+    let size = if pattern.is_some() {
+        PATTERN_AT + PATTERN_LEN
+    } else {
+        HEADER
+    };
+    let expected = |pkt: &[u8]| {
+        pattern.is_none_or(|p| {
+            pkt.get(PATTERN_AT..PATTERN_AT + PATTERN_LEN)
+                .is_some_and(|b| b.iter().enumerate().all(|(i, &x)| x == p[i % 4]))
+        })
+    };
     // SAFETY: plain socket(2); checked below.
     let s = unsafe {
         libc::socket(
@@ -159,14 +182,7 @@ pub fn ping_all(
     let sock = unsafe { OwnedFd::from_raw_fd(s) };
     let id = (std::process::id() as u16) ^ 0x5a5a;
     let mut seen: Vec<Vec<bool>> = dests.iter().map(|_| vec![false; count]).collect();
-    let mut stats: Vec<PingStats> = dests
-        .iter()
-        .map(|_| PingStats {
-            sent: 0,
-            received: 0,
-            duplicates: 0,
-        })
-        .collect();
+    let mut stats = vec![PingStats::default(); dests.len()];
     let start = Instant::now();
     let mut last_progress = Instant::now();
     let mut buf = [0u8; 2048];
@@ -175,12 +191,17 @@ pub fn ping_all(
         for (d, (dst, st)) in dests.iter().zip(stats.iter_mut()).enumerate() {
             while st.sent < count && st.sent - st.received < window {
                 let idx = st.sent as u32;
-                let mut pkt = [0u8; 16];
+                let mut pkt = vec![0u8; size];
                 pkt[0] = 8; // echo request
                 pkt[4..6].copy_from_slice(&id.to_be_bytes());
                 pkt[6..8].copy_from_slice(&(idx as u16).to_be_bytes());
                 pkt[8..12].copy_from_slice(&idx.to_be_bytes());
                 pkt[12..16].copy_from_slice(&(MAGIC ^ d as u32).to_be_bytes());
+                if let Some(p) = pattern {
+                    for (i, b) in pkt[PATTERN_AT..].iter_mut().enumerate() {
+                        *b = p[i % 4];
+                    }
+                }
                 let c = checksum(&pkt);
                 pkt[2..4].copy_from_slice(&c.to_be_bytes());
                 let sa = libc::sockaddr_in {
@@ -244,7 +265,7 @@ pub fn ping_all(
             let pkt = &buf[..n as usize];
             let ihl = usize::from(pkt[0] & 0x0f) * 4;
             let Some(icmp) = pkt.get(ihl..) else { continue };
-            if icmp.len() < 16 || icmp[0] != 0 || icmp[4..6] != id.to_be_bytes() {
+            if icmp.len() < HEADER || icmp[0] != 0 || icmp[4..6] != id.to_be_bytes() {
                 continue;
             }
             let idx = u32::from_be_bytes([icmp[8], icmp[9], icmp[10], icmp[11]]) as usize;
@@ -253,6 +274,10 @@ pub fn ping_all(
             else {
                 continue;
             };
+            if !expected(icmp) {
+                st.corrupted += 1;
+                continue;
+            }
             match seen.get_mut(idx) {
                 Some(s) if !*s => {
                     *s = true;
