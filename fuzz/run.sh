@@ -16,6 +16,9 @@
 # fuzz/artifacts/TARGET/ and makes this script fail.
 set -eu
 cd "$(dirname "$0")"
+# When started from `cargo xtask`, the outer cargo's rustup proxy exported
+# RUSTUP_TOOLCHAIN=stable, which would override fuzz/rust-toolchain.toml.
+unset RUSTUP_TOOLCHAIN CARGO RUSTC RUSTDOC
 target=${1:-elf_parse}
 seconds=${2:-60}
 
@@ -24,8 +27,8 @@ seconds=${2:-60}
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
     rustup toolchain install nightly --profile minimal
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    cargo install cargo-fuzz --locked
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    cargo +nightly install cargo-fuzz --locked
 fi
 
 work=target/corpus/$target
@@ -40,5 +43,5 @@ esac
 
 # One process (the machines are shared); -timeout catches hangs, -rss_limit_mb
 # unbounded allocations.
-exec cargo fuzz run "$target" "$work" -- \
+exec cargo +nightly fuzz run "$target" "$work" -- \
     -max_total_time="$seconds" -timeout=5 -rss_limit_mb=512 -print_final_stats=1

@@ -50,7 +50,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("could not run fuzz/run.sh: {e}"))?;
         if !status.success() {
             return Err(format!(
-                "fuzzing {t} failed ({status}); a crashing input is in fuzz/artifacts/{t}/"
+                "fuzzing {t} failed ({status}); see the output above (a crashing input, \
+                 if one was found, is in fuzz/artifacts/{t}/)"
             ));
         }
     }
