@@ -25,7 +25,10 @@ fn gdb_available() -> bool {
         .status()
         .is_ok();
     if !ok {
-        eprintln!("SKIP: gdb test: gdb is not installed");
+        corten_testutil::skip_note(
+            "gdb",
+            "gdb tests: gdb is not installed (Debian package gdb)",
+        );
     }
     ok
 }

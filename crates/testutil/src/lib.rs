@@ -16,3 +16,22 @@ pub use process::{
     inherit_fd, is_root_or_skip, kvm_or_skip, socket_pair, wait_with_timeout, Outcome, TempDir,
 };
 pub use unikernels::{workspace, Source};
+
+/// Says on the real standard error why a test skipped, so the reason shows
+/// even when libtest captures the test's output (which it does for
+/// `eprintln!`). A `group` is reported once per test binary: the first
+/// skip in it prints, the rest stay quiet.
+pub fn skip_note(group: &str, why: &str) {
+    use std::collections::HashSet;
+    use std::io::Write;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let first = {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get_or_insert_with(HashSet::new)
+            .insert(group.to_owned())
+    };
+    if first {
+        let _ = writeln!(std::io::stderr(), "SKIP: {why}");
+    }
+}

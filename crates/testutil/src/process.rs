@@ -136,7 +136,10 @@ pub fn is_root_or_skip(what: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !root {
-        eprintln!("SKIP: {what}: needs root (namespaces and tap devices)");
+        crate::skip_note(
+            &format!("root {what}"),
+            &format!("{what}: needs root (namespaces and tap devices)"),
+        );
     }
     root
 }
@@ -156,9 +159,12 @@ pub fn kvm_or_skip(what: &str) -> bool {
                 !require,
                 "{what}: /dev/kvm is not usable ({e}) but CORTEN_REQUIRE_KVM=1"
             );
-            eprintln!(
-                "SKIP: {what}: /dev/kvm is not usable ({e}); set CORTEN_REQUIRE_KVM=1 to make \
-                 this a failure"
+            crate::skip_note(
+                "kvm",
+                &format!(
+                    "tests that need KVM ({what} and others): /dev/kvm is not usable ({e}); set \
+                     CORTEN_REQUIRE_KVM=1 to make this a failure"
+                ),
             );
             false
         }

@@ -38,9 +38,13 @@ pub fn unikernel(source: Source, name: &str, ext: &str) -> Option<PathBuf> {
         }
         Source::Upstream => {
             let Some(dir) = std::env::var_os("SOLO5_UPSTREAM_TESTS") else {
-                eprintln!(
-                    "SKIP: upstream compatibility test `{name}`: set SOLO5_UPSTREAM_TESTS to a \
-                     directory of upstream-built tests (test_NAME/test_NAME.{ext}) to run it"
+                crate::skip_note(
+                    "upstream",
+                    &format!(
+                        "upstream compatibility tests (`{name}` and the rest of this suite): set \
+                         SOLO5_UPSTREAM_TESTS to a directory of upstream-built tests \
+                         (test_NAME/test_NAME.{ext}) to run them"
+                    ),
                 );
                 return None;
             };

@@ -274,6 +274,44 @@ fn core_of(src: Source, name: &str) {
         "cs {cs:#x} ss {ss:#x} are not the guest's selectors:\n{}",
         o.stderr
     );
+    gdb_backtrace(src, name, &tmp.path().join(file));
+}
+
+/// gdb opens the core next to the unikernel and prints a backtrace whose
+/// innermost frame is a function of the unikernel (not `??`).
+fn gdb_backtrace(src: Source, name: &str, core: &std::path::Path) {
+    let has_gdb = std::process::Command::new("gdb")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_gdb {
+        corten_testutil::skip_note(
+            "gdb",
+            "opening cores in gdb: gdb is not installed (Debian package gdb)",
+        );
+        return;
+    }
+    let kernel = super::unikernel(src, name).expect("unikernel");
+    let out = std::process::Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "bt"])
+        .arg(&kernel)
+        .arg(core)
+        .output()
+        .expect("run gdb");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let frame0 = text
+        .lines()
+        .find(|l| l.starts_with("#0"))
+        .unwrap_or_else(|| panic!("gdb printed no backtrace for the core:\n{text}"));
+    assert!(
+        !frame0.contains("??"),
+        "gdb cannot name the faulting function: {frame0}\n{text}"
+    );
+    assert!(
+        text.lines().filter(|l| l.starts_with('#')).count() >= 2,
+        "backtrace has a single frame:\n{text}"
+    );
 }
 
 /// How a network case expects the guest to do its I/O.
