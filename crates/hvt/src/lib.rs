@@ -8,7 +8,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod arch;
-pub mod bench;
 pub mod boot;
 pub mod devices;
 pub mod diag;
