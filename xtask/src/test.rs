@@ -89,6 +89,8 @@ pub fn run(root: &Path) -> Result<(), String> {
             "--test",
             "hostile",
             "--test",
+            "hostile_corten",
+            "--test",
             "cli",
         ],
         &[env.as_slice(), &[("CORTEN_SPT", spt.as_os_str())]].concat(),
