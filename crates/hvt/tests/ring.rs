@@ -46,7 +46,14 @@ fn run(ring3: &str, code: Code, opts: &[&str], before: &[u8]) -> Option<(Outcome
         let n = unsafe { libc::write(peer.as_raw_fd(), before.as_ptr().cast(), before.len()) };
         assert_eq!(n as usize, before.len());
     }
-    let mut cmd = common::command(opts.iter().map(std::ffi::OsStr::new));
+    // The ring explicitly (`auto` would not offer it on a one-CPU machine),
+    // unless the case says otherwise.
+    let ring = if opts.iter().any(|o| o.starts_with("--net-ring")) {
+        None
+    } else {
+        Some("--net-ring=on")
+    };
+    let mut cmd = common::command(opts.iter().copied().chain(ring).map(std::ffi::OsStr::new));
     cmd.arg("--mem=512")
         .arg("--net:service0=@3")
         .arg(&k)

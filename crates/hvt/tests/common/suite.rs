@@ -349,8 +349,11 @@ fn net_case(
     let check_io = io != Io::Any && std::env::var_os("CORTEN_HVT_TENDER").is_none();
     net::in_new_netns(move || {
         let mut a = args(&["--mem=4096"]);
-        if io == Io::Hypercalls {
-            a.push("--net-ring=off".into());
+        match io {
+            Io::Hypercalls => a.push("--net-ring=off".into()),
+            // Explicit: `auto` would not offer it on a one-CPU machine.
+            Io::Ring => a.push("--net-ring=on".into()),
+            Io::Any => {}
         }
         let mut dests = Vec::new();
         for i in 0..ifaces {
