@@ -92,6 +92,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     // unikernel.
     host::build(root, true)?;
     guest::build_unikernels(root, Arch::host(), &Target::ALL, true).map_err(|e| e.to_string())?;
+    // The soft-float hvt builds: the same file runs on every hvt tender,
+    // upstream's on PVM hosts included (see corten-bench's inventory).
+    guest::build_unikernels_into(
+        root,
+        Arch::host(),
+        &[Target::Hvt],
+        true,
+        guest::HvtFloat::Soft,
+        &guest::output_dir(root, Arch::host()).join("hvt-soft"),
+    )
+    .map_err(|e| e.to_string())?;
 
     let bench = root.join("target/release/corten-bench");
     let status = Command::new(&bench)

@@ -267,9 +267,28 @@ pub fn build_unikernels_with(
     release: bool,
     hvt_float: HvtFloat,
 ) -> Result<Vec<PathBuf>> {
+    build_unikernels_into(
+        root,
+        arch,
+        targets,
+        release,
+        hvt_float,
+        &output_dir(root, arch),
+    )
+}
+
+/// [`build_unikernels_with`] into `out_dir` instead of [`output_dir`].
+pub fn build_unikernels_into(
+    root: &Path,
+    arch: Arch,
+    targets: &[Target],
+    release: bool,
+    hvt_float: HvtFloat,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let out_dir = out_dir.to_path_buf();
     let names = unikernel_names(root)?;
     let target_dir = root.join("target/guest");
-    let out_dir = output_dir(root, arch);
     fs::create_dir_all(&out_dir).map_err(|error| GuestError::Io {
         path: out_dir.clone(),
         error,

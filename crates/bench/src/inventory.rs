@@ -87,6 +87,9 @@ pub struct Unikernel {
     pub path: PathBuf,
 }
 
+/// Subdirectory of target/unikernels holding the soft-float hvt builds.
+pub const HVT_SOFT_DIR: &str = "hvt-soft";
+
 /// Everything found.
 #[derive(Clone, Debug)]
 pub struct Inventory {
@@ -183,10 +186,23 @@ impl Inventory {
     }
 
     /// Corten-built unikernel `name` for `kind`, if it exists.
+    ///
+    /// For hvt the soft-float build (`target/unikernels/hvt-soft`, made by
+    /// `cargo xtask bench`) is preferred: it is the one file every hvt
+    /// tender can run, upstream's solo5-hvt included on hosts whose KVM
+    /// emulates CPL-0 guest code (PVM), where SSE instructions stop it.
+    /// Nothing measured here uses floating point.
     pub fn corten(&self, name: &str, kind: Kind) -> Option<Unikernel> {
-        let path = self
-            .corten_unikernels
-            .join(format!("{name}.{}", kind.ext()));
+        let file = format!("{name}.{}", kind.ext());
+        let soft = self.corten_unikernels.join(HVT_SOFT_DIR).join(&file);
+        if kind == Kind::Hvt && soft.is_file() {
+            return Some(Unikernel {
+                label: format!("{name} (Corten-built, soft-float)"),
+                origin: Origin::Corten,
+                path: soft,
+            });
+        }
+        let path = self.corten_unikernels.join(file);
         path.is_file().then(|| Unikernel {
             label: format!("{name} (Corten-built)"),
             origin: Origin::Corten,
