@@ -39,7 +39,10 @@ pub enum VmError {
          may read and write /dev/kvm"
     )]
     Open(kvm_ioctls::Error),
-    #[error("KVM: API version is {0}, corten-hvt requires version 12")]
+    #[error(
+        "KVM: /dev/kvm answered API version {0}, corten-hvt requires version 12 (a negative \
+         value means the KVM_GET_API_VERSION ioctl failed: /dev/kvm is not a KVM device)"
+    )]
     ApiVersion(i32),
     #[error("KVM: could not create a VM: {0}")]
     CreateVm(kvm_ioctls::Error),
