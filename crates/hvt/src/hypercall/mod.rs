@@ -23,6 +23,7 @@ use corten_abi::hvt::{HcHalt, HcPoll, HcPuts, HcWalltime, Hypercall, HVT_HALT_CO
 
 use crate::devices::Devices;
 use crate::guest_mem::{AsBytes, GuestAccessError, GuestMemory, Pod};
+use crate::sys::retry;
 pub use poll::{PollError, Poller};
 
 /// What the run loop does after a hypercall.
@@ -210,16 +211,10 @@ fn puts(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, HypercallErr
 /// Writes all of `bytes` to `fd` (retrying on EINTR and short writes).
 fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
+        let len = bytes.len();
         // SAFETY: pointer and length come from a live slice.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        bytes = bytes.get(n as usize..).unwrap_or(&[]);
+        let n = retry(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), len) })?;
+        bytes = bytes.get(n..).unwrap_or(&[]);
     }
     Ok(())
 }
