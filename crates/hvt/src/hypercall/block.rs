@@ -94,11 +94,7 @@ fn io(
             return Ok(None);
         }
     };
-    let access = |source| HypercallError::Access {
-        call,
-        what: "the data buffer",
-        source,
-    };
+    let access = HypercallError::access(call, "the data buffer");
     let fd = dev.fd;
     let result = match op {
         Op::Write => {

@@ -31,11 +31,7 @@ pub(super) fn write(
     };
     let frame = mem
         .slice(args.data, args.len)
-        .map_err(|source| HypercallError::Access {
-            call: CALL,
-            what: "the frame",
-            source,
-        })?;
+        .map_err(HypercallError::access(CALL, "the frame"))?;
     // SAFETY: pointer and length come from a live slice.
     let ret = match retry(|| unsafe { libc::write(dev.fd, frame.as_ptr().cast(), frame.len()) }) {
         Ok(n) if n as u64 != args.len => {
@@ -74,11 +70,7 @@ pub(super) fn read(
     let fd = dev.fd;
     let buf = mem
         .slice_mut(args.data, args.len)
-        .map_err(|source| HypercallError::Access {
-            call: CALL,
-            what: "the receive buffer",
-            source,
-        })?;
+        .map_err(HypercallError::access(CALL, "the receive buffer"))?;
     let len = buf.len();
     // SAFETY: pointer and length come from a live, writable slice.
     let got = match retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) }) {
