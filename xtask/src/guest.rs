@@ -295,7 +295,7 @@ pub fn build_unikernels_into(
     })?;
     let encoded: OsString = rustflags(root).join("\x1f").into();
     let profile = if release { "release" } else { "debug" };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let cargo = crate::host::cargo();
 
     let mut written = Vec::new();
     for &target in targets {
@@ -337,7 +337,7 @@ pub fn build_unikernels_into(
 /// Runs the unit tests of `corten-rt` on the build host, once per tender
 /// feature (they test the runtime's logic, not the boot path).
 pub fn test_runtime(root: &Path) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let cargo = crate::host::cargo();
     for target in Target::ALL {
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(root.join("guest"))

@@ -31,11 +31,13 @@ fn musl_triple() -> &'static str {
     }
 }
 
-fn cargo() -> std::ffi::OsString {
+/// The cargo running xtask (`CARGO`), else the one on PATH.
+pub(crate) fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+/// Runs `cmd` (described as `what` in errors) and fails unless it succeeds.
+pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     let status = cmd
         .status()
         .map_err(|e| format!("could not run {what}: {e}"))?;

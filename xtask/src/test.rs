@@ -32,22 +32,14 @@ const TOOLS: [Tool; 3] = [
 ];
 
 fn cargo_test(root: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = Command::new(host::cargo());
     cmd.current_dir(root).arg("test").args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
     let what = format!("cargo test {}", args.join(" "));
     eprintln!("xtask: {what}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not run {what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
+    host::run(&mut cmd, &what)
 }
 
 pub fn run(root: &Path) -> Result<(), String> {

@@ -69,19 +69,12 @@ impl<const N: usize> fmt::Write for StackBuf<N> {
 /// Errors are ignored: there is nobody left to tell.
 pub fn write_fd(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
+        let len = bytes.len();
         // SAFETY: the pointer and length come from a live slice.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
+        match crate::sys::retry(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), len) }) {
+            Ok(n) if n > 0 => bytes = bytes.get(n..).unwrap_or(&[]),
+            _ => return,
         }
-        let n = usize::try_from(n).unwrap_or(0);
-        if n == 0 {
-            return;
-        }
-        bytes = bytes.get(n..).unwrap_or(&[]);
     }
 }
 

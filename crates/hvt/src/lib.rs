@@ -18,6 +18,7 @@ pub mod ring;
 pub mod run;
 pub mod sandbox;
 pub mod signals;
+mod sys;
 pub mod tender;
 #[cfg(target_arch = "x86_64")]
 pub mod testkit;

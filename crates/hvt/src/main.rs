@@ -6,23 +6,10 @@
 //! tender must start under that list, so it takes over from C `main`.
 #![no_main]
 
-use std::ffi::{CStr, OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-
 /// The C entry point.
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
-    let n = usize::try_from(argc).unwrap_or(0);
-    let mut args: Vec<OsString> = Vec::with_capacity(n);
-    for i in 0..n {
-        // SAFETY: i < argc, so argv[i] is one of the C runtime's pointers.
-        let p = unsafe { *argv.add(i) };
-        if p.is_null() {
-            break;
-        }
-        // SAFETY: argv strings are NUL-terminated and live for the process.
-        let s = unsafe { CStr::from_ptr(p) };
-        args.push(OsStr::from_bytes(s.to_bytes()).to_os_string());
-    }
+    // SAFETY: called by the C runtime with its argc/argv.
+    let args = unsafe { corten_tender::argv::from_c_main(argc, argv) };
     corten_hvt::tender_main(args)
 }

@@ -105,7 +105,6 @@ pub fn run(argv: Vec<OsString>) -> ! {
 
     let mut vm = vm::Vm::create(mem).unwrap_or_else(|e| d.fatal(e));
     let arch_opts = arch_options(&vm);
-    arch::setup_vm(&vm.vm).unwrap_or_else(|e| d.fatal(e));
     arch::setup_memory(&mut vm.mem, arch_opts).unwrap_or_else(|e| d.fatal(e));
     let info = arch::setup_vcpu(&vm.kvm, &vm.vm, &vm.vcpu, elf.entry(), guest_size)
         .unwrap_or_else(|e| d.fatal(e));

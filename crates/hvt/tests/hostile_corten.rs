@@ -8,31 +8,16 @@
 mod common;
 
 use common::{hvt, kvm_or_skip, unikernel, Outcome, Source, TempDir};
+use corten_testutil::hostile;
 
-/// (case, expectation) as `NAME list` prints them.
-fn cases(kernel: &std::path::Path, before: &[String]) -> Vec<(String, String)> {
+/// Corten-hvt's arguments for `case` of `kernel`, with options `before`.
+fn args(before: &[String], kernel: &std::path::Path, case: &str) -> Vec<String> {
     let mut args: Vec<String> = vec!["--mem=64".into()];
     args.extend(before.iter().cloned());
     args.push("--".into());
     args.push(kernel.display().to_string());
-    args.push("list".into());
-    let o = hvt(&args);
-    o.expect_status(2);
-    let list: Vec<(String, String)> = o
-        .stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("usage:"))
-        .skip(1)
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let name = w.next()?;
-            let expect = w.next()?.trim_end_matches(':');
-            Some((name.to_owned(), expect.to_owned()))
-        })
-        .filter(|(n, _)| !n.starts_with("Solo5"))
-        .collect();
-    assert!(list.len() > 5, "no cases listed:\n{}", o.output());
-    list
+    args.push(case.into());
+    args
 }
 
 fn check(case: &str, expect: &str, o: &Outcome) {
@@ -69,13 +54,8 @@ fn run_all(name: &str, before: Vec<String>) {
     let Some(k) = unikernel(Source::Corten, name) else {
         return;
     };
-    for (case, expect) in cases(&k, &before) {
-        let mut args: Vec<String> = vec!["--mem=64".into()];
-        args.extend(before.iter().cloned());
-        args.push("--".into());
-        args.push(k.display().to_string());
-        args.push(case.clone());
-        check(&case, &expect, &hvt(&args));
+    for (case, expect) in hostile::cases(&hvt(args(&before, &k, "list"))) {
+        check(&case, &expect, &hvt(args(&before, &k, &case)));
     }
 }
 

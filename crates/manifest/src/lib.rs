@@ -35,6 +35,15 @@ pub const MAX_DEVICES: usize = MFT_MAX_ENTRIES - 1;
 /// The version Corten's tools print, e.g. in the header of generated C.
 pub const GENERATOR_VERSION: &str = concat!("corten-", env!("CARGO_PKG_VERSION"));
 
+/// `struct mft` as bytes: the header, then `entries` (at most
+/// [`MFT_MAX_ENTRIES`]) exactly as given, `attached` flags and device
+/// properties included. This is the boot-time manifest a tender copies into
+/// guest memory once it has filled in the entries; [`Manifest::to_mft_bytes`]
+/// is the same for a manifest's fresh entries.
+pub fn encode_mft(entries: &[MftEntry]) -> Vec<u8> {
+    note::encode_mft(entries)
+}
+
 /// The kind of a device (`mft_type_t` without the reserved value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceType {

@@ -17,8 +17,7 @@ mod filter;
 mod launch;
 mod memory;
 
-use std::ffi::{CStr, OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
 
 use corten_abi::note::AbiTarget;
 use corten_abi::spt::{SPT_ABI_VERSION, SPT_GUEST_MIN_BASE};
@@ -46,35 +45,12 @@ const SPEC: TenderSpec = TenderSpec {
     }],
 };
 
-/// Collects the C `argv` into owned strings.
-///
-/// # Safety
-///
-/// `argv` must hold `argc` valid NUL-terminated strings, as the C runtime
-/// passes to `main`.
-#[cfg_attr(test, allow(dead_code))]
-unsafe fn collect_args(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<OsString> {
-    let n = usize::try_from(argc).unwrap_or(0);
-    let mut v = Vec::with_capacity(n);
-    for i in 0..n {
-        // SAFETY: i < argc, so argv[i] is one of the C runtime's strings.
-        let p = unsafe { *argv.add(i) };
-        if p.is_null() {
-            break;
-        }
-        // SAFETY: argv strings are NUL-terminated and live for the process.
-        let s = unsafe { CStr::from_ptr(p) };
-        v.push(OsStr::from_bytes(s.to_bytes()).to_os_string());
-    }
-    v
-}
-
 /// The C entry point.
 #[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: called by the C runtime with its argc/argv.
-    let args = unsafe { collect_args(argc, argv) };
+    let args = unsafe { corten_tender::argv::from_c_main(argc, argv) };
     run(args)
 }
 

@@ -10,35 +10,11 @@
 mod common;
 
 use common::{spt, unikernel, Outcome, Source, TempDir};
+use corten_testutil::hostile;
 
 /// Bytes of the backing file of hostile_blk (8 sectors of 512).
 const CAPACITY: usize = 4096;
 const FILL: u8 = 0x5a;
-
-/// (case, expectation) as `NAME list` prints them.
-fn cases(before: &[String], kernel: &std::path::Path) -> Vec<(String, String)> {
-    let mut args = before.to_vec();
-    args.push("--".into());
-    args.push(kernel.display().to_string());
-    args.push("list".into());
-    let o = spt(&args);
-    o.expect_status(2);
-    let list: Vec<(String, String)> = o
-        .stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("usage:"))
-        .skip(1)
-        .filter(|l| !l.starts_with("Solo5"))
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let name = w.next()?;
-            let expect = w.next()?.trim_end_matches(':');
-            Some((name.to_owned(), expect.to_owned()))
-        })
-        .collect();
-    assert!(list.len() > 5, "no cases listed:\n{}", o.output());
-    list
-}
 
 fn check(case: &str, expect: &str, o: &Outcome) {
     let why = format!(
@@ -58,9 +34,9 @@ fn check(case: &str, expect: &str, o: &Outcome) {
 #[test]
 fn forbidden_system_calls_die_by_sigsys() {
     let k = unikernel(Source::Corten, "hostile").unwrap();
-    let before = vec!["--mem=8".to_string()];
-    for (case, expect) in cases(&before, &k) {
-        let o = spt(["--mem=8", "--", &k.display().to_string(), &case]);
+    let k = k.display().to_string();
+    for (case, expect) in hostile::cases(&spt(["--mem=8", "--", &k, "list"])) {
+        let o = spt(["--mem=8", "--", &k, &case]);
         check(&case, &expect, &o);
     }
 }
@@ -68,13 +44,14 @@ fn forbidden_system_calls_die_by_sigsys() {
 #[test]
 fn bad_block_requests_die_and_leave_the_file_alone() {
     let k = unikernel(Source::Corten, "hostile_blk").unwrap();
+    let k = k.display().to_string();
     let d = TempDir::new("hostile-blk");
     let list_img = d.file("list.img", CAPACITY, FILL);
     let list_opt = format!("--block:storage={}", list_img.display());
-    for (case, expect) in cases(&["--mem=8".into(), list_opt], &k) {
+    for (case, expect) in hostile::cases(&spt(["--mem=8", &list_opt, "--", &k, "list"])) {
         let img = d.file(&format!("{case}.img"), CAPACITY, FILL);
         let opt = format!("--block:storage={}", img.display());
-        let o = spt(["--mem=8", &opt, "--", &k.display().to_string(), &case]);
+        let o = spt(["--mem=8", &opt, "--", &k, &case]);
         check(&case, &expect, &o);
         let bytes = std::fs::read(&img).unwrap();
         assert_eq!(

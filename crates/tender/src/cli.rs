@@ -339,45 +339,60 @@ fn split_name<'a>(shown: &str, rest: &'a [u8]) -> Result<(String, &'a [u8]), Cli
     Ok((name, value))
 }
 
-fn parse_device(shown: &str, b: &[u8]) -> Result<Option<DeviceArg>, CliError> {
-    let invalid = |reason: &str| CliError::InvalidOption {
+/// Reads the VALUE of a device option (the option as given, for messages).
+type ParseValue = fn(&str, &[u8]) -> Result<DeviceArgKind, CliError>;
+
+/// The device options: `PREFIX` `NAME=VALUE`, and how VALUE is read.
+const DEVICE_OPTIONS: [(&[u8], ParseValue); 4] = [
+    (b"--block:", parse_block_path),
+    (b"--block-sector-size:", |shown, v| {
+        Ok(DeviceArgKind::BlockSectorSize(parse_sector_size(shown, v)?))
+    }),
+    (b"--net:", |shown, v| {
+        parse_tap_source(v).map(DeviceArgKind::Net).ok_or_else(|| {
+            invalid_value(
+                shown,
+                "expected an interface name or @FD (a descriptor number)",
+            )
+        })
+    }),
+    (b"--net-mac:", |shown, v| {
+        parse_mac(v)
+            .map(DeviceArgKind::NetMac)
+            .ok_or_else(|| invalid_value(shown, "expected a MAC address xx:xx:xx:xx:xx:xx"))
+    }),
+];
+
+fn invalid_value(shown: &str, reason: &str) -> CliError {
+    CliError::InvalidOption {
         option: shown.to_owned(),
         reason: reason.to_owned(),
-    };
-    let (rest, which) = if let Some(r) = b.strip_prefix(b"--block:") {
-        (r, 0)
-    } else if let Some(r) = b.strip_prefix(b"--block-sector-size:") {
-        (r, 1)
-    } else if let Some(r) = b.strip_prefix(b"--net:") {
-        (r, 2)
-    } else if let Some(r) = b.strip_prefix(b"--net-mac:") {
-        (r, 3)
-    } else {
+    }
+}
+
+fn parse_device(shown: &str, b: &[u8]) -> Result<Option<DeviceArg>, CliError> {
+    let Some((rest, parse_value)) = DEVICE_OPTIONS
+        .iter()
+        .find_map(|(prefix, parse)| Some((b.strip_prefix(*prefix)?, parse)))
+    else {
         return Ok(None);
     };
     let (name, value) = split_name(shown, rest)?;
-    let kind = match which {
-        0 => {
-            if value.is_empty() {
-                return Err(invalid("the PATH of the backing file or device is empty"));
-            }
-            DeviceArgKind::Block(PathBuf::from(OsStr::from_bytes(value)))
-        }
-        1 => DeviceArgKind::BlockSectorSize(parse_sector_size(shown, value)?),
-        2 => {
-            DeviceArgKind::Net(parse_tap_source(value).ok_or_else(|| {
-                invalid("expected an interface name or @FD (a descriptor number)")
-            })?)
-        }
-        _ => DeviceArgKind::NetMac(
-            parse_mac(value).ok_or_else(|| invalid("expected a MAC address xx:xx:xx:xx:xx:xx"))?,
-        ),
-    };
     Ok(Some(DeviceArg {
         option: shown.to_owned(),
         name,
-        kind,
+        kind: parse_value(shown, value)?,
     }))
+}
+
+fn parse_block_path(shown: &str, v: &[u8]) -> Result<DeviceArgKind, CliError> {
+    if v.is_empty() {
+        return Err(invalid_value(
+            shown,
+            "the PATH of the backing file or device is empty",
+        ));
+    }
+    Ok(DeviceArgKind::Block(PathBuf::from(OsStr::from_bytes(v))))
 }
 
 fn parse_sector_size(shown: &str, v: &[u8]) -> Result<u16, CliError> {

@@ -6,8 +6,7 @@
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use corten_abi::mft::{
-    MftDeviceProps, MftEntry, MftHeader, MFT_DEV_BLOCK_BASIC, MFT_DEV_NET_BASIC,
-    MFT_RESERVED_FIRST, MFT_VERSION,
+    MftDeviceProps, MftEntry, MftHeader, MFT_DEV_BLOCK_BASIC, MFT_DEV_NET_BASIC, MFT_RESERVED_FIRST,
 };
 
 use crate::block::{self, BlockError, DEFAULT_SECTOR_SIZE};
@@ -307,18 +306,7 @@ impl AttachedDevices {
     /// The manifest as the guest reads it: `struct mft` (version, entry
     /// count) followed by the entries, little-endian.
     pub fn manifest_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.manifest_size());
-        out.extend_from_slice(&MFT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        for e in &self.entries {
-            out.extend_from_slice(&e.name);
-            out.extend_from_slice(&e.mtype.to_le_bytes());
-            out.extend_from_slice(&e.props.0);
-            out.extend_from_slice(&e.backing.to_le_bytes());
-            out.push(e.attached);
-            out.extend_from_slice(&e._pad);
-        }
-        out
+        corten_manifest::encode_mft(&self.entries)
     }
 
     /// Gives up ownership of the host descriptors so nothing closes them

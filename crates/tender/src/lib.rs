@@ -9,6 +9,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod argv;
 pub mod block;
 pub mod cli;
 pub mod cmdline;

@@ -92,7 +92,8 @@ fn ifr_name_bytes(ifr: &libc::ifreq) -> Vec<u8> {
     ifr.ifr_name
         .iter()
         .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
+        // c_char is i8 on x86_64 and u8 on aarch64: take the byte either way.
+        .map(|&c| u8::from_ne_bytes(c.to_ne_bytes()))
         .collect()
 }
 

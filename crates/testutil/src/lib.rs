@@ -2,12 +2,13 @@
 //! corten-spt and corten-hvt; never part of a tender): running a program
 //! with a timeout and checking how it ended ([`process`]), and network
 //! plumbing in a private namespace ([`net`]), finding the test unikernels
-//! ([`unikernels`]).
+//! ([`unikernels`]) and reading the hostile ones' case lists ([`hostile`]).
 //!
 //! Test code: it panics (fails the test) on anything unexpected.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod hostile;
 pub mod net;
 pub mod process;
 pub mod unikernels;

@@ -572,18 +572,33 @@ pub mod hvt {
         env.start.memory().mem_size
     }
 
-    fn block_io(env: &Env, nr: Hypercall, handle: u64, offset: u64, data: u64, len: u64) -> i32 {
+    /// BLOCK_READ/BLOCK_WRITE; `data` 0 means a buffer on the stack. The
+    /// result code.
+    fn block_io(nr: Hypercall, handle: u64, offset: u64, data: u64, len: u64) -> i32 {
         let mut buf = [0u8; 8192];
         let data = if data == 0 {
             buf.as_mut_ptr() as u64
         } else {
             data
         };
-        let _ = env;
         let mut io = HcBlockIo {
             handle,
             offset,
             data,
+            len,
+            ret: 0,
+        };
+        hc(nr, &mut io);
+        io.ret
+    }
+
+    /// NET_WRITE or NET_READ of `len` bytes (at most 1514) on `handle`,
+    /// from or into a buffer on the stack. The result code.
+    fn net_io(nr: Hypercall, handle: u64, len: u64) -> i32 {
+        let mut frame = [0u8; 1514];
+        let mut io = HcNetIo {
+            handle,
+            data: frame.as_mut_ptr() as u64,
             len,
             ret: 0,
         };
@@ -720,55 +735,25 @@ pub mod hvt {
             name: "net-bad-handle",
             expect: Expect::Refused,
             what: "NET_WRITE on handle 7 (no such device)",
-            run: |_| {
-                let frame = [0u8; 60];
-                let mut io = HcNetIo {
-                    handle: 7,
-                    data: frame.as_ptr() as u64,
-                    len: 60,
-                    ret: 0,
-                };
-                hc(Hypercall::NetWrite, &mut io);
-                expect_refused(io.ret)
-            },
+            run: |_| expect_refused(net_io(Hypercall::NetWrite, 7, 60)),
         },
         Case {
             name: "net-reserved-handle",
             expect: Expect::Refused,
             what: "NET_READ on handle 0 (the reserved manifest entry)",
-            run: |_| {
-                let mut frame = [0u8; 1514];
-                let mut io = HcNetIo {
-                    handle: 0,
-                    data: frame.as_mut_ptr() as u64,
-                    len: 1514,
-                    ret: 0,
-                };
-                hc(Hypercall::NetRead, &mut io);
-                expect_refused(io.ret)
-            },
+            run: |_| expect_refused(net_io(Hypercall::NetRead, 0, 1514)),
         },
         Case {
             name: "net-huge-handle",
             expect: Expect::Refused,
             what: "NET_READ on handle 2^64-1",
-            run: |_| {
-                let mut frame = [0u8; 1514];
-                let mut io = HcNetIo {
-                    handle: u64::MAX,
-                    data: frame.as_mut_ptr() as u64,
-                    len: 1514,
-                    ret: 0,
-                };
-                hc(Hypercall::NetRead, &mut io);
-                expect_refused(io.ret)
-            },
+            run: |_| expect_refused(net_io(Hypercall::NetRead, u64::MAX, 1514)),
         },
         Case {
             name: "blk-bad-handle",
             expect: Expect::Refused,
             what: "BLOCK_READ on handle 7 (no such device)",
-            run: |env| expect_refused(block_io(env, Hypercall::BlockRead, 7, 0, 0, 512)),
+            run: |_| expect_refused(block_io(Hypercall::BlockRead, 7, 0, 0, 512)),
         },
         Case {
             name: "poll-ok",
@@ -824,7 +809,7 @@ pub mod hvt {
             what: "BLOCK_READ of sector 0 (control: must work)",
             run: |env| {
                 let (_, bs) = block_geometry(env);
-                let ret = block_io(env, Hypercall::BlockRead, 1, 0, 0, bs);
+                let ret = block_io(Hypercall::BlockRead, 1, 0, 0, bs);
                 println!("ret {ret}");
                 if ret == 0 {
                     println!("SUCCESS");
@@ -841,7 +826,7 @@ pub mod hvt {
             what: "BLOCK_READ at offset capacity",
             run: |env| {
                 let (cap, bs) = block_geometry(env);
-                expect_refused(block_io(env, Hypercall::BlockRead, 1, cap, 0, bs))
+                expect_refused(block_io(Hypercall::BlockRead, 1, cap, 0, bs))
             },
         },
         Case {
@@ -850,7 +835,7 @@ pub mod hvt {
             what: "BLOCK_WRITE at offset capacity (would grow the file)",
             run: |env| {
                 let (cap, bs) = block_geometry(env);
-                expect_refused(block_io(env, Hypercall::BlockWrite, 1, cap, 0, bs))
+                expect_refused(block_io(Hypercall::BlockWrite, 1, cap, 0, bs))
             },
         },
         Case {
@@ -859,7 +844,7 @@ pub mod hvt {
             what: "BLOCK_WRITE of two sectors starting at the last sector",
             run: |env| {
                 let (cap, bs) = block_geometry(env);
-                expect_refused(block_io(env, Hypercall::BlockWrite, 1, cap - bs, 0, 2 * bs))
+                expect_refused(block_io(Hypercall::BlockWrite, 1, cap - bs, 0, 2 * bs))
             },
         },
         Case {
@@ -869,7 +854,6 @@ pub mod hvt {
             run: |env| {
                 let (_, bs) = block_geometry(env);
                 expect_refused(block_io(
-                    env,
                     Hypercall::BlockWrite,
                     1,
                     0u64.wrapping_sub(512),
@@ -882,7 +866,7 @@ pub mod hvt {
             name: "blk-len-huge",
             expect: Expect::Refused,
             what: "BLOCK_READ of 2^64-1 bytes at offset 0",
-            run: |env| expect_refused(block_io(env, Hypercall::BlockRead, 1, 0, 0, u64::MAX)),
+            run: |_| expect_refused(block_io(Hypercall::BlockRead, 1, 0, 0, u64::MAX)),
         },
         Case {
             name: "blk-data-wild",
@@ -890,7 +874,7 @@ pub mod hvt {
             what: "BLOCK_READ into a buffer beyond guest memory",
             run: |env| {
                 let (_, bs) = block_geometry(env);
-                let ret = block_io(env, Hypercall::BlockRead, 1, 0, WILD, bs);
+                let ret = block_io(Hypercall::BlockRead, 1, 0, WILD, bs);
                 println!("ret {ret}");
                 survived("BLOCK_READ into a wild buffer")
             },
@@ -901,7 +885,7 @@ pub mod hvt {
             what: "BLOCK_READ into a buffer that runs past the end of memory",
             run: |env| {
                 let (_, bs) = block_geometry(env);
-                let ret = block_io(env, Hypercall::BlockRead, 1, 0, mem_end(env) - 100, bs);
+                let ret = block_io(Hypercall::BlockRead, 1, 0, mem_end(env) - 100, bs);
                 println!("ret {ret}");
                 survived("BLOCK_READ across the end of memory")
             },
@@ -913,24 +897,14 @@ pub mod hvt {
             run: |env| {
                 let (_, bs) = block_geometry(env);
                 let text = env.start.memory().text.start;
-                expect_refused(block_io(env, Hypercall::BlockRead, 1, 0, text, bs))
+                expect_refused(block_io(Hypercall::BlockRead, 1, 0, text, bs))
             },
         },
         Case {
             name: "net-on-block-handle",
             expect: Expect::Refused,
             what: "NET_WRITE on handle 1, a block device",
-            run: |_| {
-                let frame = [0u8; 60];
-                let mut io = HcNetIo {
-                    handle: 1,
-                    data: frame.as_ptr() as u64,
-                    len: 60,
-                    ret: 0,
-                };
-                hc(Hypercall::NetWrite, &mut io);
-                expect_refused(io.ret)
-            },
+            run: |_| expect_refused(net_io(Hypercall::NetWrite, 1, 60)),
         },
     ];
 }

@@ -25,6 +25,7 @@ use corten_abi::solo5::{R_EINVAL, R_OK};
 use super::{put, read_args, HypercallError, Outcome};
 use crate::devices::{BlockDevice, Devices};
 use crate::guest_mem::GuestMemory;
+use crate::sys::retry;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -37,6 +38,13 @@ impl Op {
         match self {
             Op::Read => "BLOCK_READ",
             Op::Write => "BLOCK_WRITE",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Op::Read => "read",
+            Op::Write => "write",
         }
     }
 }
@@ -86,11 +94,7 @@ fn io(
             return Ok(None);
         }
     };
-    let access = |source| HypercallError::Access {
-        call,
-        what: "the data buffer",
-        source,
-    };
+    let access = HypercallError::access(call, "the data buffer");
     let fd = dev.fd;
     let result = match op {
         Op::Write => {
@@ -104,10 +108,7 @@ fn io(
     };
     result.map_err(|source| HypercallError::BlockIo {
         name: dev.name.clone(),
-        op: match op {
-            Op::Read => "read",
-            Op::Write => "write",
-        },
+        op: op.verb(),
         len: args.len,
         offset: args.offset,
         source,
@@ -119,48 +120,35 @@ fn io(
 /// One `pwrite` of all of `data`; a short write is an error (the file
 /// system is full).
 fn pwrite_all(fd: i32, data: &[u8], offset: u64) -> io::Result<()> {
-    let off = libc::off_t::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput)?;
-    loop {
-        // SAFETY: pointer and length come from a live slice.
-        let n = unsafe { libc::pwrite(fd, data.as_ptr().cast(), data.len(), off) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if n as usize != data.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                format!("wrote only {n} of {} bytes", data.len()),
-            ));
-        }
-        return Ok(());
-    }
+    let off = file_offset(offset)?;
+    // SAFETY: pointer and length come from a live slice.
+    let n = retry(|| unsafe { libc::pwrite(fd, data.as_ptr().cast(), data.len(), off) })?;
+    whole(n, data.len(), "wrote", io::ErrorKind::WriteZero)
 }
 
 /// One `pread` of all of `data`; a short read is an error (the backing
 /// file shrank under the tender).
 fn pread_all(fd: i32, data: &mut [u8], offset: u64) -> io::Result<()> {
-    let off = libc::off_t::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput)?;
-    loop {
-        // SAFETY: pointer and length come from a live, writable slice.
-        let n = unsafe { libc::pread(fd, data.as_mut_ptr().cast(), data.len(), off) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if n as usize != data.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("read only {n} of {} bytes", data.len()),
-            ));
-        }
-        return Ok(());
+    let off = file_offset(offset)?;
+    let len = data.len();
+    // SAFETY: pointer and length come from a live, writable slice.
+    let n = retry(|| unsafe { libc::pread(fd, data.as_mut_ptr().cast(), len, off) })?;
+    whole(n, len, "read", io::ErrorKind::UnexpectedEof)
+}
+
+fn file_offset(offset: u64) -> io::Result<libc::off_t> {
+    libc::off_t::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput.into())
+}
+
+/// A transfer that moved `n` of `len` bytes: anything short is an error.
+fn whole(n: usize, len: usize, did: &str, kind: io::ErrorKind) -> io::Result<()> {
+    if n == len {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            kind,
+            format!("{did} only {n} of {len} bytes"),
+        ))
     }
 }
 

@@ -23,6 +23,7 @@ use corten_abi::hvt::{HcHalt, HcPoll, HcPuts, HcWalltime, Hypercall, HVT_HALT_CO
 
 use crate::devices::Devices;
 use crate::guest_mem::{AsBytes, GuestAccessError, GuestMemory, Pod};
+use crate::sys::retry;
 pub use poll::{PollError, Poller};
 
 /// What the run loop does after a hypercall.
@@ -73,6 +74,17 @@ pub enum HypercallError {
     Console(io::Error),
 }
 
+impl HypercallError {
+    /// For `map_err`: hypercall `call` named guest memory (`what`) that
+    /// cannot be accessed.
+    pub(crate) fn access(
+        call: &'static str,
+        what: &'static str,
+    ) -> impl Fn(GuestAccessError) -> HypercallError + Copy {
+        move |source| HypercallError::Access { call, what, source }
+    }
+}
+
 /// `size_of::<T>()` as a guest length.
 pub(crate) const fn size_of<T>() -> u64 {
     std::mem::size_of::<T>() as u64
@@ -86,11 +98,7 @@ pub(crate) fn read_args<T: Pod>(
     gpa: u64,
     has_output: bool,
 ) -> Result<T, HypercallError> {
-    let access = |source| HypercallError::Access {
-        call,
-        what: "the argument struct",
-        source,
-    };
+    let access = HypercallError::access(call, "the argument struct");
     if has_output {
         mem.check_writable(gpa, size_of::<T>()).map_err(access)?;
     }
@@ -106,11 +114,7 @@ pub(crate) fn put<T: AsBytes>(
     value: T,
 ) -> Result<(), HypercallError> {
     mem.write(gpa.saturating_add(offset as u64), value)
-        .map_err(|source| HypercallError::Access {
-            call,
-            what: "an output field",
-            source,
-        })
+        .map_err(HypercallError::access(call, "an output field"))
 }
 
 /// The hypercall handlers and the state they need.
@@ -198,11 +202,7 @@ fn puts(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, HypercallErr
     let args: HcPuts = read_args(mem, CALL, gpa, false)?;
     let text = mem
         .slice(args.data, args.len)
-        .map_err(|source| HypercallError::Access {
-            call: CALL,
-            what: "the text to print",
-            source,
-        })?;
+        .map_err(HypercallError::access(CALL, "the text to print"))?;
     write_all(1, text).map_err(HypercallError::Console)?;
     Ok(None)
 }
@@ -210,16 +210,10 @@ fn puts(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, HypercallErr
 /// Writes all of `bytes` to `fd` (retrying on EINTR and short writes).
 fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
+        let len = bytes.len();
         // SAFETY: pointer and length come from a live slice.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        bytes = bytes.get(n as usize..).unwrap_or(&[]);
+        let n = retry(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), len) })?;
+        bytes = bytes.get(n..).unwrap_or(&[]);
     }
     Ok(())
 }
@@ -233,11 +227,7 @@ fn halt(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, HypercallErr
         0 => None,
         c => {
             mem.check(c, HVT_HALT_COOKIE_MAX as u64)
-                .map_err(|source| HypercallError::Access {
-                    call: CALL,
-                    what: "the cookie (512 bytes)",
-                    source,
-                })?;
+                .map_err(HypercallError::access(CALL, "the cookie (512 bytes)"))?;
             Some(c)
         }
     };

@@ -7,7 +7,6 @@
 //! - Read: one frame per call; nothing queued (EAGAIN) or end of file is
 //!   `SOLO5_R_AGAIN`, as upstream; on success `len` is set to the frame size.
 
-use std::io;
 use std::mem::offset_of;
 
 use corten_abi::hvt::HcNetIo;
@@ -16,10 +15,7 @@ use corten_abi::solo5::{R_AGAIN, R_EINVAL, R_OK};
 use super::{put, read_args, HypercallError, Outcome};
 use crate::devices::Devices;
 use crate::guest_mem::GuestMemory;
-
-fn would_block(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOBUFS))
-}
+use crate::sys::{retry, would_block};
 
 pub(super) fn write(
     devices: &Devices,
@@ -35,36 +31,25 @@ pub(super) fn write(
     };
     let frame = mem
         .slice(args.data, args.len)
-        .map_err(|source| HypercallError::Access {
-            call: CALL,
-            what: "the frame",
-            source,
-        })?;
-    let ret = loop {
-        // SAFETY: pointer and length come from a live slice.
-        let n = unsafe { libc::write(dev.fd, frame.as_ptr().cast(), frame.len()) };
-        if n >= 0 {
-            if n as u64 != args.len {
-                return Err(HypercallError::NetShortWrite {
-                    name: dev.name.clone(),
-                    written: n as usize,
-                    len: args.len,
-                });
-            }
-            break R_OK;
+        .map_err(HypercallError::access(CALL, "the frame"))?;
+    // SAFETY: pointer and length come from a live slice.
+    let ret = match retry(|| unsafe { libc::write(dev.fd, frame.as_ptr().cast(), frame.len()) }) {
+        Ok(n) if n as u64 != args.len => {
+            return Err(HypercallError::NetShortWrite {
+                name: dev.name.clone(),
+                written: n,
+                len: args.len,
+            })
         }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            continue;
+        Ok(_) => R_OK,
+        Err(e) if would_block(&e) => R_AGAIN,
+        Err(e) => {
+            return Err(HypercallError::NetIo {
+                name: dev.name.clone(),
+                op: "write",
+                source: e,
+            })
         }
-        if would_block(&e) {
-            break R_AGAIN;
-        }
-        return Err(HypercallError::NetIo {
-            name: dev.name.clone(),
-            op: "write",
-            source: e,
-        });
     };
     put(mem, CALL, gpa, ret_at, ret as i32)?;
     Ok(None)
@@ -85,32 +70,21 @@ pub(super) fn read(
     let fd = dev.fd;
     let buf = mem
         .slice_mut(args.data, args.len)
-        .map_err(|source| HypercallError::Access {
-            call: CALL,
-            what: "the receive buffer",
-            source,
-        })?;
-    let got = loop {
-        // SAFETY: pointer and length come from a live, writable slice.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            break Some(n as u64);
+        .map_err(HypercallError::access(CALL, "the receive buffer"))?;
+    let len = buf.len();
+    // SAFETY: pointer and length come from a live, writable slice.
+    let got = match retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) }) {
+        // End of file: nothing to read, as upstream.
+        Ok(0) => None,
+        Ok(n) => Some(n as u64),
+        Err(e) if would_block(&e) => None,
+        Err(e) => {
+            return Err(HypercallError::NetIo {
+                name: dev.name.clone(),
+                op: "read",
+                source: e,
+            })
         }
-        if n == 0 {
-            break None;
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        if would_block(&e) {
-            break None;
-        }
-        return Err(HypercallError::NetIo {
-            name: dev.name.clone(),
-            op: "read",
-            source: e,
-        });
     };
     match got {
         Some(n) => {

@@ -16,6 +16,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use corten_abi::solo5::HandleSet;
 
+use crate::sys::retry;
+
 /// epoll user data of the internal timer (never a valid handle).
 const TIMER_TOKEN: u64 = u64::MAX;
 
@@ -144,24 +146,18 @@ impl Poller {
         const MAX_EVENTS: usize = corten_abi::mft::MFT_MAX_ENTRIES + 1;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
         let want = (self.registered + 1).min(MAX_EVENTS) as libc::c_int;
-        let n = loop {
-            // SAFETY: `events` has room for `want` entries.
-            let rc = unsafe {
-                libc::epoll_pwait(
-                    self.epoll.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    want,
-                    -1,
-                    std::ptr::null(),
-                )
-            };
-            match cvt(rc) {
-                Ok(n) => break n as usize,
-                // The timer keeps running, so restarting keeps the deadline.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(PollError::Wait(e)),
-            }
-        };
+        // SAFETY: `events` has room for `want` entries. An interrupted wait
+        // is restarted: the timer keeps running, so the deadline stays.
+        let n = retry(|| unsafe {
+            libc::epoll_pwait(
+                self.epoll.as_raw_fd(),
+                events.as_mut_ptr(),
+                want,
+                -1,
+                std::ptr::null(),
+            ) as isize
+        })
+        .map_err(PollError::Wait)?;
         let mut ready = Ready { set: 0, count: 0 };
         for ev in events.iter().take(n) {
             let token = ev.u64;

@@ -33,6 +33,7 @@ use corten_abi::ring::{
 use corten_abi::solo5::{R_AGAIN, R_EINVAL, R_OK};
 
 use crate::guest_mem::{GuestAccessError, SharedMemory};
+use crate::sys::{retry, would_block};
 
 /// Why the host stops serving the ring (the tender then exits with 1).
 #[derive(Debug, thiserror::Error)]
@@ -201,36 +202,27 @@ impl HostRing {
         let Some(tap) = self.tap(e.handle) else {
             return Ok(());
         };
-        loop {
-            // SAFETY: `data` starts `len` readable bytes of guest memory.
-            let n = unsafe { libc::write(tap.fd, data.cast(), e.len as usize) };
-            if n >= 0 {
-                if n as u64 != u64::from(e.len) {
-                    return Err(RingError::ShortWrite {
-                        name: tap.name.clone(),
-                        written: n as usize,
-                        len: e.len,
-                    });
-                }
+        // SAFETY: `data` starts `len` readable bytes of guest memory.
+        match retry(|| unsafe { libc::write(tap.fd, data.cast(), e.len as usize) }) {
+            Ok(n) if n as u64 != u64::from(e.len) => Err(RingError::ShortWrite {
+                name: tap.name.clone(),
+                written: n,
+                len: e.len,
+            }),
+            Ok(_) => {
                 counters.writes.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
+                Ok(())
             }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                // A full queue drops the frame, as a NIC would: a write
-                // through the ring has no way to say "again".
-                Some(libc::EAGAIN) | Some(libc::ENOBUFS) => {
-                    counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
-                _ => {
-                    return Err(RingError::NetIo {
-                        name: tap.name.clone(),
-                        source: err,
-                    })
-                }
+            // A full queue drops the frame, as a NIC would: a write
+            // through the ring has no way to say "again".
+            Err(err) if would_block(&err) => {
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                Ok(())
             }
+            Err(err) => Err(RingError::NetIo {
+                name: tap.name.clone(),
+                source: err,
+            }),
         }
     }
 
@@ -247,22 +239,16 @@ impl HostRing {
                         what: "the receive buffer",
                         source,
                     })?;
-                loop {
-                    // SAFETY: `buf` starts `len` writable bytes of guest
-                    // memory (not host-read-only).
-                    let n = unsafe { libc::read(tap.fd, buf.cast(), e.len as usize) };
-                    if n > 0 {
+                // SAFETY: `buf` starts `len` writable bytes of guest memory
+                // (not host-read-only).
+                match retry(|| unsafe { libc::read(tap.fd, buf.cast(), e.len as usize) }) {
+                    Ok(0) => (R_AGAIN, 0),
+                    Ok(n) => {
                         counters.reads.fetch_add(1, Ordering::Relaxed);
-                        break (R_OK, n as u32);
+                        (R_OK, n as u32)
                     }
-                    if n == 0 {
-                        break (R_AGAIN, 0);
-                    }
-                    match io::Error::last_os_error().raw_os_error() {
-                        Some(libc::EINTR) => continue,
-                        Some(libc::EAGAIN) => break (R_AGAIN, 0),
-                        _ => break (R_EINVAL, 0),
-                    }
+                    Err(err) if err.raw_os_error() == Some(libc::EAGAIN) => (R_AGAIN, 0),
+                    Err(_) => (R_EINVAL, 0),
                 }
             }
         };

@@ -29,115 +29,94 @@ fn run(src: Source, name: &str, before: &[&str], after: &[&str]) -> Option<Outco
     Some(hvt(a))
 }
 
+/// Runs `name` with guest arguments `after` and checks how it ended
+/// (nothing when skipped).
+fn ends(src: Source, name: &str, after: &[&str], check: impl FnOnce(&Outcome)) {
+    if let Some(o) = run(src, name, &[], after) {
+        check(&o);
+    }
+}
+
 pub fn hello(src: Source) {
-    let Some(o) = run(src, "hello", &[], &["Hello_Solo5"]) else {
-        return;
-    };
-    o.expect_success();
-    assert!(
-        o.stdout.contains("Hello_Solo5"),
-        "command line not passed:\n{}",
-        o.stdout
-    );
+    ends(src, "hello", &["Hello_Solo5"], |o| {
+        o.expect_success();
+        assert!(
+            o.stdout.contains("Hello_Solo5"),
+            "command line not passed:\n{}",
+            o.stdout
+        );
+    });
 }
 
 pub fn quiet(src: Source) {
-    let Some(o) = run(src, "quiet", &[], &["--solo5:quiet"]) else {
-        return;
-    };
-    o.expect_success();
-    assert!(!o.output().contains("Solo5:"), "not quiet:\n{}", o.output());
+    ends(src, "quiet", &["--solo5:quiet"], |o| {
+        o.expect_success();
+        assert!(!o.output().contains("Solo5:"), "not quiet:\n{}", o.output());
+    });
 }
 
 pub fn output(src: Source) {
-    let Some(o) = run(src, "output", &[], &["Output_Solo5"]) else {
-        return;
-    };
-    o.expect_status(0);
+    ends(src, "output", &["Output_Solo5"], |o| o.expect_status(0));
 }
 
 pub fn globals(src: Source) {
-    let Some(o) = run(src, "globals", &[], &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "globals", &[], Outcome::expect_success);
 }
 
 pub fn tls(src: Source) {
-    let Some(o) = run(src, "tls", &[], &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "tls", &[], Outcome::expect_success);
 }
 
 pub fn fpu(src: Source) {
-    let Some(o) = run(src, "fpu", &[], &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "fpu", &[], Outcome::expect_success);
 }
 
 pub fn time(src: Source) {
-    let Some(o) = run(src, "time", &[], &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "time", &[], Outcome::expect_success);
 }
 
 /// A guest CPU exception: 255, the guest's ABORT, and the tender prints
 /// the trap frame the guest handed over.
 pub fn exception(src: Source) {
-    let Some(o) = run(src, "exception", &[], &[]) else {
-        return;
-    };
-    o.expect_abort();
-    assert!(
-        o.stderr.contains("guest trap frame"),
-        "no trap frame dump:\n{}",
-        o.stderr
-    );
+    ends(src, "exception", &[], |o| {
+        o.expect_abort();
+        assert!(
+            o.stderr.contains("guest trap frame"),
+            "no trap frame dump:\n{}",
+            o.stderr
+        );
+    });
 }
 
 /// A null dereference faults: page 0 is not mapped.
 pub fn zeropage(src: Source) {
-    let Some(o) = run(src, "zeropage", &[], &[]) else {
-        return;
-    };
-    o.expect_abort();
+    ends(src, "zeropage", &[], Outcome::expect_abort);
 }
 
 pub fn notls(src: Source) {
-    let Some(o) = run(src, "notls", &[], &[]) else {
-        return;
-    };
-    o.expect_abort();
+    ends(src, "notls", &[], Outcome::expect_abort);
 }
 
 /// The guest aborts (a Rust panic in Corten's runtime).
 pub fn abort(src: Source) {
-    let Some(o) = run(src, "abort", &[], &[]) else {
-        return;
-    };
-    o.expect_abort();
+    ends(src, "abort", &[], Outcome::expect_abort);
 }
 
 pub fn ssp(src: Source) {
-    let Some(o) = run(src, "ssp", &[], &[]) else {
-        return;
-    };
-    o.expect_abort();
+    ends(src, "ssp", &[], Outcome::expect_abort);
 }
 
 /// A guest writing to its own text: status 1 and the phrase upstream's
 /// suite greps for.
 pub fn xnow(src: Source) {
-    let Some(o) = run(src, "xnow", &[], &[]) else {
-        return;
-    };
-    o.expect_tender_error("host/guest translation fault");
+    ends(src, "xnow", &[], |o| {
+        o.expect_tender_error("host/guest translation fault")
+    });
 }
 
-fn blk_case(src: Source, file_len: usize, sector: Option<&str>) -> Option<Outcome> {
+/// Runs blk on a fresh backing file of `file_len` bytes, with
+/// `--block-sector-size` `sector` if given, and checks how it ended.
+fn blk_case(src: Source, file_len: usize, sector: Option<&str>, check: impl FnOnce(&Outcome)) {
     let tmp = TempDir::new("blk");
     let img = tmp.file("storage.img", file_len, 0);
     let dev = format!("--block:storage={}", img.display());
@@ -147,42 +126,35 @@ fn blk_case(src: Source, file_len: usize, sector: Option<&str>) -> Option<Outcom
         size = format!("--block-sector-size:storage={s}");
         before.push(&size);
     }
-    run(src, "blk", &before, &[])
+    if let Some(o) = run(src, "blk", &before, &[]) {
+        check(&o);
+    }
 }
 
 pub fn blk(src: Source) {
-    let Some(o) = blk_case(src, 4096 * 1024, None) else {
-        return;
-    };
-    o.expect_success();
+    blk_case(src, 4096 * 1024, None, Outcome::expect_success);
 }
 
 pub fn blk_4096(src: Source) {
-    let Some(o) = blk_case(src, 4096 * 1024, Some("4096")) else {
-        return;
-    };
-    o.expect_success();
+    blk_case(src, 4096 * 1024, Some("4096"), Outcome::expect_success);
 }
 
 pub fn blk_misaligned(src: Source) {
-    let Some(o) = blk_case(src, 2048 * 3, Some("4096")) else {
-        return;
-    };
-    o.expect_tender_error("Backing storage size must be block aligned");
+    blk_case(src, 2048 * 3, Some("4096"), |o| {
+        o.expect_tender_error("Backing storage size must be block aligned")
+    });
 }
 
 pub fn blk_odd(src: Source) {
-    let Some(o) = blk_case(src, 521 * 3, Some("521")) else {
-        return;
-    };
-    o.expect_tender_error("Block size must be a multiple of 2");
+    blk_case(src, 521 * 3, Some("521"), |o| {
+        o.expect_tender_error("Block size must be a multiple of 2")
+    });
 }
 
 pub fn blk_too_small(src: Source) {
-    let Some(o) = blk_case(src, 256, Some("256")) else {
-        return;
-    };
-    o.expect_tender_error("Block size must be a multiple of 2 greater than or equal 512");
+    blk_case(src, 256, Some("256"), |o| {
+        o.expect_tender_error("Block size must be a multiple of 2 greater than or equal 512")
+    });
 }
 
 /// 63 block devices: the most a manifest holds.
@@ -195,18 +167,16 @@ pub fn mft_maxdevices(src: Source) {
         })
         .collect();
     let before: Vec<&str> = devs.iter().map(String::as_str).collect();
-    let Some(o) = run(src, "mft_maxdevices", &before, &[]) else {
-        return;
-    };
-    o.expect_success();
+    if let Some(o) = run(src, "mft_maxdevices", &before, &[]) {
+        o.expect_success();
+    }
 }
 
 /// Upstream's buggy ELF (its MFT1 note is too short).
 pub fn buggyelf(src: Source) {
-    let Some(o) = run(src, "buggyelf", &[], &[]) else {
-        return;
-    };
-    o.expect_tender_error("note does not fall within valid size");
+    ends(src, "buggyelf", &[], |o| {
+        o.expect_tender_error("note does not fall within valid size")
+    });
 }
 
 /// `--dumpcore=DIR`: an aborting guest leaves DIR/core.solo5-hvt.PID, named
@@ -428,30 +398,17 @@ pub fn net_2if(src: Source) {
 /// the pattern 0xdeadbeef, checked by the guest and, in the replies, by
 /// the test), or Corten's net with `--corten:net-ring`.
 pub fn net_ring(src: Source) {
-    match src {
-        Source::Upstream => net_case(
-            src,
-            "net_ring",
-            1,
-            10_000,
-            &[],
-            Some([0xde, 0xad, 0xbe, 0xef]),
-            Io::Ring,
-        ),
-        Source::Corten => net_case(
-            src,
-            "net",
-            1,
-            10_000,
-            &["--corten:net-ring", "limit=10000"],
-            None,
-            Io::Ring,
-        ),
-    }
+    ring_guest(src, Io::Ring);
 }
 
 /// `--net-ring=off`: the same guests fall back to hypercalls.
 pub fn net_hypercalls(src: Source) {
+    ring_guest(src, Io::Hypercalls);
+}
+
+/// The guests that take the ring when offered (see [`net_ring`]), doing
+/// their I/O as `io` says.
+fn ring_guest(src: Source, io: Io) {
     match src {
         Source::Upstream => net_case(
             src,
@@ -460,7 +417,7 @@ pub fn net_hypercalls(src: Source) {
             10_000,
             &[],
             Some([0xde, 0xad, 0xbe, 0xef]),
-            Io::Hypercalls,
+            io,
         ),
         Source::Corten => net_case(
             src,
@@ -469,7 +426,7 @@ pub fn net_hypercalls(src: Source) {
             10_000,
             &["--corten:net-ring", "limit=10000"],
             None,
-            Io::Hypercalls,
+            io,
         ),
     }
 }
@@ -479,21 +436,9 @@ pub fn net_mtu(src: Source) {
     if !super::is_root_or_skip("net_mtu") || !kvm_or_skip("net_mtu") {
         return;
     }
-    let Some(k) = unikernel(src, "net_mtu") else {
-        return;
-    };
-    net::in_new_netns(move || {
-        net::add_tap("tap102", "10.2.0.1/24", Some(9000));
-        let mut a = args(&["--mem=4096", "--net:service0=tap102", "--"]);
-        a.push(k.into_os_string());
-        let o = hvt(a);
-        assert!(
-            o.stdout.contains("MTU is 9000"),
-            "MTU not reported:\n{}",
-            o.output()
-        );
-        o.expect_success();
-    });
+    if let Some(k) = unikernel(src, "net_mtu") {
+        net::mtu_reaches_guest(k, "--mem=4096", hvt);
+    }
 }
 
 /// Generates one `#[test]` per named case for `$src`.

@@ -9,13 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::net;
-use super::{spt, tender, unikernel, wait_with_timeout, Source, TempDir};
+use super::{spt, tender, unikernel, wait_with_timeout, Outcome, Source, TempDir};
 
 fn args(a: &[&str]) -> Vec<OsString> {
     a.iter().map(OsString::from).collect()
 }
 
-fn run_simple(src: Source, name: &str, extra: &[&str]) -> Option<super::Outcome> {
+fn run_simple(src: Source, name: &str, extra: &[&str]) -> Option<Outcome> {
     let k = unikernel(src, name)?;
     let mut a = args(&["--mem=2"]);
     a.push(k.into_os_string());
@@ -23,16 +23,23 @@ fn run_simple(src: Source, name: &str, extra: &[&str]) -> Option<super::Outcome>
     Some(spt(a))
 }
 
+/// Runs `name` with guest arguments `extra` and checks how it ended
+/// (nothing when skipped).
+fn ends(src: Source, name: &str, extra: &[&str], check: impl FnOnce(&Outcome)) {
+    if let Some(o) = run_simple(src, name, extra) {
+        check(&o);
+    }
+}
+
 pub fn hello(src: Source) {
-    let Some(o) = run_simple(src, "hello", &["Hello_Solo5"]) else {
-        return;
-    };
-    o.expect_success();
-    assert!(
-        o.stdout.contains("Hello_Solo5"),
-        "command line not passed:\n{}",
-        o.stdout
-    );
+    ends(src, "hello", &["Hello_Solo5"], |o| {
+        o.expect_success();
+        assert!(
+            o.stdout.contains("Hello_Solo5"),
+            "command line not passed:\n{}",
+            o.stdout
+        );
+    });
 }
 
 pub fn quiet(src: Source) {
@@ -48,31 +55,19 @@ pub fn quiet(src: Source) {
 }
 
 pub fn globals(src: Source) {
-    let Some(o) = run_simple(src, "globals", &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "globals", &[], Outcome::expect_success);
 }
 
 pub fn tls(src: Source) {
-    let Some(o) = run_simple(src, "tls", &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "tls", &[], Outcome::expect_success);
 }
 
 pub fn fpu(src: Source) {
-    let Some(o) = run_simple(src, "fpu", &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "fpu", &[], Outcome::expect_success);
 }
 
 pub fn time(src: Source) {
-    let Some(o) = run_simple(src, "time", &[]) else {
-        return;
-    };
-    o.expect_success();
+    ends(src, "time", &[], Outcome::expect_success);
 }
 
 /// Guest faults end the process by SIGSEGV (139), not SIGSYS: the tender
@@ -92,20 +87,14 @@ pub fn faults_are_sigsegv(src: Source) {
 }
 
 pub fn ssp(src: Source) {
-    let Some(o) = run_simple(src, "ssp", &[]) else {
-        return;
-    };
-    o.expect_abort();
+    ends(src, "ssp", &[], Outcome::expect_abort);
 }
 
 pub fn seccomp(src: Source) {
-    let Some(o) = run_simple(src, "seccomp", &[]) else {
-        return;
-    };
-    o.expect_status(159);
+    ends(src, "seccomp", &[], |o| o.expect_status(159));
 }
 
-fn blk_run(src: Source, image: &std::path::Path, sector: Option<&str>) -> Option<super::Outcome> {
+fn blk_run(src: Source, image: &std::path::Path, sector: Option<&str>) -> Option<Outcome> {
     let k = unikernel(src, "blk")?;
     let mut a = args(&["--mem=2"]);
     let mut opt = OsString::from("--block:storage=");
@@ -119,60 +108,49 @@ fn blk_run(src: Source, image: &std::path::Path, sector: Option<&str>) -> Option
     Some(spt(a))
 }
 
-pub fn blk(src: Source) {
+/// Runs blk on a fresh backing file of `len` bytes, with
+/// `--block-sector-size` `sector` if given, and checks how it ended.
+fn blk_case(src: Source, len: usize, sector: Option<&str>, check: impl FnOnce(&Outcome)) {
     let d = TempDir::new("blk");
-    let img = d.file("storage.img", 4096 * 1024, 0);
-    let Some(o) = blk_run(src, &img, None) else {
-        return;
-    };
-    o.expect_success();
+    let img = d.file("storage.img", len, 0);
+    if let Some(o) = blk_run(src, &img, sector) {
+        check(&o);
+    }
+}
+
+pub fn blk(src: Source) {
+    blk_case(src, 4096 * 1024, None, Outcome::expect_success);
 }
 
 pub fn blk_4096(src: Source) {
-    let d = TempDir::new("blk4096");
-    let img = d.file("storage.img", 4096 * 1024, 0);
-    let Some(o) = blk_run(src, &img, Some("4096")) else {
-        return;
-    };
-    o.expect_success();
+    blk_case(src, 4096 * 1024, Some("4096"), Outcome::expect_success);
 }
 
 pub fn blk_misaligned(src: Source) {
-    let d = TempDir::new("blkmis");
-    let img = d.file("storage.img", 2048 * 3, 0);
-    let Some(o) = blk_run(src, &img, Some("4096")) else {
-        return;
-    };
-    o.expect_tender_error("Backing storage size must be block aligned");
-    assert!(
-        o.stderr.contains("6144 bytes"),
-        "size not reported:\n{}",
-        o.stderr
-    );
+    blk_case(src, 2048 * 3, Some("4096"), |o| {
+        o.expect_tender_error("Backing storage size must be block aligned");
+        assert!(
+            o.stderr.contains("6144 bytes"),
+            "size not reported:\n{}",
+            o.stderr
+        );
+    });
 }
 
 pub fn blk_odd(src: Source) {
-    let d = TempDir::new("blkodd");
-    let img = d.file("storage.img", 521 * 3, 0);
-    let Some(o) = blk_run(src, &img, Some("521")) else {
-        return;
-    };
-    o.expect_tender_error("Block size must be a multiple of 2");
+    blk_case(src, 521 * 3, Some("521"), |o| {
+        o.expect_tender_error("Block size must be a multiple of 2")
+    });
 }
 
 pub fn blk_too_small(src: Source) {
-    let d = TempDir::new("blksmall");
-    let img = d.file("storage.img", 256, 0);
-    let Some(o) = blk_run(src, &img, Some("256")) else {
-        return;
-    };
-    o.expect_tender_error("Block size must be a multiple of 2 greater than or equal 512");
+    blk_case(src, 256, Some("256"), |o| {
+        o.expect_tender_error("Block size must be a multiple of 2 greater than or equal 512")
+    });
     // An empty file holds no sector at all.
-    let empty = d.file("empty.img", 0, 0);
-    let Some(o) = blk_run(src, &empty, None) else {
-        return;
-    };
-    o.expect_tender_error("Backing storage must be at least 1 block");
+    blk_case(src, 0, None, |o| {
+        o.expect_tender_error("Backing storage must be at least 1 block")
+    });
 }
 
 pub fn mft_maxdevices(src: Source) {
@@ -408,21 +386,9 @@ pub fn net_mtu(src: Source) {
     if !super::is_root_or_skip("net_mtu") {
         return;
     }
-    let Some(k) = unikernel(src, "net_mtu") else {
-        return;
-    };
-    net::in_new_netns(move || {
-        net::add_tap("tap102", "10.2.0.1/24", Some(9000));
-        let mut a = args(&["--mem=2", "--net:service0=tap102", "--"]);
-        a.push(k.into_os_string());
-        let o = spt(a);
-        assert!(
-            o.stdout.contains("MTU is 9000"),
-            "MTU not reported:\n{}",
-            o.output()
-        );
-        o.expect_success();
-    });
+    if let Some(k) = unikernel(src, "net_mtu") {
+        net::mtu_reaches_guest(k, "--mem=2", spt);
+    }
 }
 
 /// Attach errors that need a namespace with (or without) taps.

@@ -182,6 +182,17 @@ pub(crate) fn set_tls_base(base: u64) -> Result<(), Error> {
     }
 }
 
+fn block_io(nr: usize, backing: i32, offset: u64, data: usize, len: usize) -> Result<(), Error> {
+    // SAFETY: pread64/pwrite64 access `len` bytes at `data`, which the
+    // callers derive from a slice of that length (mutable for pread64).
+    let r = unsafe { syscall::syscall6(nr, [backing as usize, data, len, offset as usize, 0, 0]) };
+    if usize::try_from(r) == Ok(len) {
+        Ok(())
+    } else {
+        Err(Error::Unspecified)
+    }
+}
+
 /// Reads one sector; the caller has checked handle, length and offset.
 pub(crate) fn block_read(
     _handle: u64,
@@ -189,25 +200,13 @@ pub(crate) fn block_read(
     offset: u64,
     buf: &mut [u8],
 ) -> Result<(), Error> {
-    // SAFETY: pread64 writes at most buf.len() bytes into buf.
-    let r = unsafe {
-        syscall::syscall6(
-            nr::PREAD64,
-            [
-                backing as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                offset as usize,
-                0,
-                0,
-            ],
-        )
-    };
-    if usize::try_from(r) == Ok(buf.len()) {
-        Ok(())
-    } else {
-        Err(Error::Unspecified)
-    }
+    block_io(
+        nr::PREAD64,
+        backing,
+        offset,
+        buf.as_mut_ptr() as usize,
+        buf.len(),
+    )
 }
 
 /// Writes one sector; the caller has checked handle, length and offset.
@@ -217,25 +216,13 @@ pub(crate) fn block_write(
     offset: u64,
     buf: &[u8],
 ) -> Result<(), Error> {
-    // SAFETY: pwrite64 reads buf.len() bytes from buf.
-    let r = unsafe {
-        syscall::syscall6(
-            nr::PWRITE64,
-            [
-                backing as usize,
-                buf.as_ptr() as usize,
-                buf.len(),
-                offset as usize,
-                0,
-                0,
-            ],
-        )
-    };
-    if usize::try_from(r) == Ok(buf.len()) {
-        Ok(())
-    } else {
-        Err(Error::Unspecified)
-    }
+    block_io(
+        nr::PWRITE64,
+        backing,
+        offset,
+        buf.as_ptr() as usize,
+        buf.len(),
+    )
 }
 
 /// Receives one frame.

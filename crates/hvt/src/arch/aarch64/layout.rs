@@ -45,32 +45,6 @@ const PAGE_NORMAL_EXEC: u64 = DESC_PAGE | AF | SH_INNER | attr(MT_NORMAL) | UXN;
 /// First page mapped: below it (zero page, page tables) is unmapped.
 pub const MAP_START: u64 = abi::BOOT_INFO_BASE;
 
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "guest memory size {size} bytes exceeds the maximum of {max} bytes (4 GiB, below the MMIO \
-     window) an aarch64 hvt guest can address; use --mem=4096 or less"
-)]
-pub struct MemSizeError {
-    pub size: u64,
-    pub max: u64,
-}
-
-/// Guest memory size for `requested` bytes: rounded down to 2 MiB, at
-/// least 2 MiB, at most 4 GiB. Returns the size and whether it changed.
-pub fn mem_size(requested: u64) -> Result<(u64, bool), MemSizeError> {
-    let mut size = requested / abi::GUEST_BLOCK_SIZE * abi::GUEST_BLOCK_SIZE;
-    if size == 0 {
-        size = abi::GUEST_BLOCK_SIZE;
-    }
-    if size > abi::GUEST_MAX_MEM_SIZE {
-        return Err(MemSizeError {
-            size,
-            max: abi::GUEST_MAX_MEM_SIZE,
-        });
-    }
-    Ok((size, size != requested))
-}
-
 /// Writes the identity map of `[0, mem_size)` plus the MMIO window.
 pub fn write_page_tables(mem: &mut GuestMemory) -> Result<(), GuestAccessError> {
     let mem_size = mem.mapped_size();
@@ -122,14 +96,6 @@ pub fn write_page_tables(mem: &mut GuestMemory) -> Result<(), GuestAccessError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mem_size_rounds_and_caps() {
-        const MIB: u64 = 1 << 20;
-        assert_eq!(mem_size(512 * MIB).unwrap(), (512 * MIB, false));
-        assert_eq!(mem_size(MIB).unwrap(), (2 * MIB, true));
-        assert!(mem_size(4098 * MIB).is_err());
-    }
 
     #[test]
     fn tables_map_ram_and_mmio() {

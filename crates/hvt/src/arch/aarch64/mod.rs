@@ -12,8 +12,8 @@ use kvm_bindings::{
 };
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 
+use super::{Exit, VcpuInfo};
 use crate::guest_mem::{GuestAccessError, GuestMemory};
-pub use layout::{mem_size, MemSizeError};
 
 /// Where the tender writes the boot info (the guest entry's argument).
 pub const BOOT_INFO_BASE: u64 = abi::BOOT_INFO_BASE;
@@ -27,6 +27,8 @@ pub const HYPERCALL_WINDOW: &str = "MMIO addresses 0x100000008..0x100000040";
 pub const MEM_BLOCK: u64 = abi::GUEST_BLOCK_SIZE;
 /// Largest guest memory (everything below the MMIO window).
 pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
+/// [`MEM_MAX`] in words, for messages.
+pub const MEM_MAX_NOTE: &str = "4 GiB, below the MMIO window";
 /// The network ring's kick address.
 pub const RING_KICK: super::RingKick = super::RingKick::Mmio(abi::RING_KICK_MMIO_BASE);
 
@@ -106,12 +108,6 @@ pub enum ArchError {
     Layout(#[from] GuestAccessError),
 }
 
-/// What the backend set up, for the boot info.
-pub struct VcpuInfo {
-    /// Generic timer (CNTVCT_EL0) frequency in Hz.
-    pub cycle_freq: u64,
-}
-
 /// Options of the aarch64 backend (none yet).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ArchOptions {}
@@ -119,11 +115,6 @@ pub struct ArchOptions {}
 /// Writes the guest page tables.
 pub fn setup_memory(mem: &mut GuestMemory, _opts: ArchOptions) -> Result<(), ArchError> {
     layout::write_page_tables(mem)?;
-    Ok(())
-}
-
-/// Per-VM set-up before the vCPU runs (none on aarch64).
-pub fn setup_vm(_vm: &VmFd) -> Result<(), ArchError> {
     Ok(())
 }
 
@@ -184,17 +175,6 @@ pub fn setup_vcpu(
     Ok(VcpuInfo {
         cycle_freq: counter_frequency(),
     })
-}
-
-/// A VM exit the architecture-independent loop understands.
-pub enum Exit {
-    /// A well-formed hypercall: number and guest-physical argument address.
-    Hypercall { nr: u32, arg: u64 },
-    /// Port I/O (never on aarch64).
-    BadIo { port: u64, len: usize, write: bool },
-    /// Any other MMIO access. Inside guest memory it means the host mapping
-    /// refused the access (a write to host-read-only text).
-    Mmio { addr: u64, len: usize, write: bool },
 }
 
 /// Decodes an MMIO exit; `None` for exits that are not MMIO.
@@ -282,22 +262,16 @@ pub fn core_prstatus(
     _cookie: Option<u64>,
     _view: RegisterView<'_>,
 ) -> Vec<u8> {
-    const PR_REG: usize = 112;
-    let mut out = vec![0u8; 392];
-    for i in 0..34u64 {
+    let regs = (0..34u64).map(|i| {
         let id = match i {
             31 => REG_SP_EL1,
             32 => REG_PC,
             33 => REG_PSTATE,
             n => core_reg(n * 8),
         };
-        let v = get(vcpu, id).unwrap_or(0);
-        let at = PR_REG + i as usize * 8;
-        if let Some(dst) = out.get_mut(at..at + 8) {
-            dst.copy_from_slice(&v.to_le_bytes());
-        }
-    }
-    out
+        get(vcpu, id).unwrap_or(0)
+    });
+    super::prstatus(392, regs)
 }
 
 #[cfg(test)]

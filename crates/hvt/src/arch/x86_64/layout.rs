@@ -32,33 +32,6 @@ const PAGE_SIZE: u64 = 0x1000;
 /// tables) stays not-present so that a guest null dereference faults.
 pub const PT0_MAP_START: u64 = abi::BOOT_INFO_BASE;
 
-/// Guest memory size for a request of `requested` bytes: rounded down to
-/// the 2 MiB page size, at least one page, at most 4 GiB (what four page
-/// directories map). Returns the size and whether it was adjusted.
-pub fn mem_size(requested: u64) -> Result<(u64, bool), MemSizeError> {
-    let mut size = requested / abi::GUEST_PAGE_SIZE * abi::GUEST_PAGE_SIZE;
-    if size == 0 {
-        size = abi::GUEST_PAGE_SIZE;
-    }
-    if size > abi::GUEST_MAX_MEM_SIZE {
-        return Err(MemSizeError {
-            size,
-            max: abi::GUEST_MAX_MEM_SIZE,
-        });
-    }
-    Ok((size, size != requested))
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "guest memory size {size} bytes exceeds the maximum of {max} bytes (4 GiB) an x86_64 hvt \
-     guest can address; use --mem=4096 or less"
-)]
-pub struct MemSizeError {
-    pub size: u64,
-    pub max: u64,
-}
-
 /// How the identity map is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PagingMode {
@@ -261,16 +234,6 @@ pub fn write_gdt(mem: &mut GuestMemory) -> Result<(), GuestAccessError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mem_size_rounds_and_caps() {
-        const MIB: u64 = 1 << 20;
-        assert_eq!(mem_size(512 * MIB).unwrap(), (512 * MIB, false));
-        assert_eq!(mem_size(3 * MIB).unwrap(), (2 * MIB, true));
-        assert_eq!(mem_size(0).unwrap(), (2 * MIB, true));
-        assert_eq!(mem_size(4096 * MIB).unwrap(), (4096 * MIB, false));
-        assert!(mem_size(4098 * MIB).is_err());
-    }
 
     #[test]
     fn descriptors_match_the_architecture() {

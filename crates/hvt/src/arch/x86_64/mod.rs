@@ -10,8 +10,8 @@ use corten_abi::hvt::HVT_HYPERCALL_MAX;
 use kvm_bindings::{kvm_regs, kvm_sregs, kvm_xcrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Cap, Kvm, VcpuExit, VcpuFd, VmFd};
 
+use super::{Exit, VcpuInfo};
 use crate::guest_mem::{GuestAccessError, GuestMemory};
-pub use layout::{mem_size, MemSizeError};
 
 /// Where the tender writes the boot info (the guest entry's argument).
 pub const BOOT_INFO_BASE: u64 = abi::BOOT_INFO_BASE;
@@ -26,6 +26,8 @@ pub const HYPERCALL_WINDOW: &str = "ports 0x501..0x508";
 pub const MEM_BLOCK: u64 = abi::GUEST_PAGE_SIZE;
 /// Largest guest memory (what four page directories map).
 pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
+/// [`MEM_MAX`] in words, for messages.
+pub const MEM_MAX_NOTE: &str = "4 GiB";
 /// The network ring's kick port.
 pub const RING_KICK: super::RingKick = super::RingKick::Pio(abi::RING_KICK_PIO_BASE);
 
@@ -79,12 +81,6 @@ pub enum ArchError {
     Layout(#[from] GuestAccessError),
 }
 
-/// What the backend set up, for the boot info.
-pub struct VcpuInfo {
-    /// TSC frequency in Hz.
-    pub cycle_freq: u64,
-}
-
 /// Options of the x86_64 backend.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ArchOptions {
@@ -104,11 +100,6 @@ pub fn setup_memory(mem: &mut GuestMemory, opts: ArchOptions) -> Result<(), Arch
     if opts.ring3 {
         ring3::setup_memory(mem)?;
     }
-    Ok(())
-}
-
-/// Per-VM set-up that must happen before the vCPU exists (none on x86_64).
-pub fn setup_vm(_vm: &VmFd) -> Result<(), ArchError> {
     Ok(())
 }
 
@@ -201,19 +192,6 @@ pub fn setup_vcpu(
     Ok(VcpuInfo {
         cycle_freq: u64::from(tsc_khz) * 1000,
     })
-}
-
-/// A VM exit the architecture-independent loop understands.
-pub enum Exit {
-    /// A well-formed hypercall: number and guest-physical argument address.
-    Hypercall { nr: u32, arg: u64 },
-    /// Any other port I/O the guest attempted.
-    BadIo { port: u64, len: usize, write: bool },
-    /// An access to a guest-physical address with no RAM behind it as far
-    /// as KVM could tell. Inside guest memory this means the host mapping
-    /// refused the access (a write to host-read-only text): KVM with shadow
-    /// paging reports that as MMIO rather than failing KVM_RUN with EFAULT.
-    Mmio { addr: u64, len: usize, write: bool },
 }
 
 /// Decodes a port-I/O exit; `None` for exits that are not I/O.
@@ -372,8 +350,6 @@ pub fn core_prstatus(
     cookie: Option<u64>,
     view: RegisterView<'_>,
 ) -> Vec<u8> {
-    const PR_REG: usize = 112;
-    let mut out = vec![0u8; 336];
     let r = vcpu.get_regs().unwrap_or_default();
     let s = view.sregs(vcpu).unwrap_or_default();
     // user_regs_struct order.
@@ -413,10 +389,5 @@ pub fn core_prstatus(
         regs[19] = frame.rsp;
         regs[20] = view.selector(frame.ss);
     }
-    for (i, v) in regs.iter().enumerate() {
-        if let Some(dst) = out.get_mut(PR_REG + i * 8..PR_REG + i * 8 + 8) {
-            dst.copy_from_slice(&v.to_le_bytes());
-        }
-    }
-    out
+    super::prstatus(336, regs)
 }
