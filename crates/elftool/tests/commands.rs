@@ -7,17 +7,6 @@ mod support;
 use corten_abi::note::MFT1_NOTE_TYPE;
 use support::*;
 
-fn gen_note(json: &str) -> Vec<u8> {
-    let out = elftool(&[
-        "gen-manifest",
-        "--note",
-        &golden(json).to_string_lossy(),
-        "-",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    out.stdout
-}
-
 // ---- gen-manifest -------------------------------------------------------
 
 #[test]

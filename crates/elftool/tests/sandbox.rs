@@ -36,16 +36,7 @@ fn assert_killed_in_sandbox(out: &Output) {
 #[test]
 fn every_command_runs_in_the_sandbox() {
     let dir = scratch("sandbox_selftest");
-    let note = {
-        let out = elftool(&[
-            "gen-manifest",
-            "--note",
-            &golden("net3.json").to_string_lossy(),
-            "-",
-        ]);
-        assert!(out.status.success());
-        out.stdout
-    };
+    let note = gen_note("net3.json");
     let image = write_file(
         &dir,
         "k.hvt",

@@ -152,3 +152,15 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> String {
     std::fs::write(&path, bytes).unwrap();
     path.to_string_lossy().into_owned()
 }
+
+/// The MFT1 note `gen-manifest --note` makes from the golden JSON `json`.
+pub fn gen_note(json: &str) -> Vec<u8> {
+    let out = elftool(&[
+        "gen-manifest",
+        "--note",
+        &golden(json).to_string_lossy(),
+        "-",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.stdout
+}
