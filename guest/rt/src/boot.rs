@@ -189,6 +189,8 @@ pub(crate) fn run(f: BootFacts) -> ! {
             stack: layout.stack,
         },
     };
+    #[cfg(feature = "libc")]
+    crate::libc::init();
     // SAFETY: the application defines this function with `entry!`, whose
     // signature matches the declaration.
     let status = unsafe { __corten_app_main(&start) };

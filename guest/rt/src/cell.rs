@@ -36,3 +36,28 @@ impl<T: Copy> BootCell<T> {
         unsafe { *self.0.get() = value }
     }
 }
+
+/// State changed at run time by code that never calls back into the
+/// application while it holds it (the C runtime's buffers).
+#[cfg(feature = "libc")]
+pub(crate) struct Exclusive<T>(UnsafeCell<T>);
+
+// SAFETY: single CPU, no interrupts, no signal handlers (module docs), and
+// `with` hands out its borrow only to a closure that must not re-enter: no
+// two borrows can overlap.
+#[cfg(feature = "libc")]
+unsafe impl<T> Sync for Exclusive<T> {}
+
+#[cfg(feature = "libc")]
+impl<T> Exclusive<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Exclusive(UnsafeCell::new(value))
+    }
+
+    /// Runs `f` on the value. `f` must not call `with` on the same cell.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: see the Sync impl: this is the only borrow for as long
+        // as `f` runs.
+        f(unsafe { &mut *self.0.get() })
+    }
+}

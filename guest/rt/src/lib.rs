@@ -39,6 +39,8 @@ compile_error!(
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("corten-rt supports x86_64 and aarch64 only");
 
+extern crate alloc;
+
 mod arch;
 pub mod block;
 mod boot;
@@ -47,6 +49,8 @@ pub mod cmdline;
 pub mod console;
 mod error;
 pub mod heap;
+#[cfg(feature = "libc")]
+mod libc;
 pub mod log;
 pub mod manifest;
 mod mem;

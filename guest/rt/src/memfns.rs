@@ -62,3 +62,11 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// routine is never called; it only has to exist for the link.
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}
+
+/// Landing pads in the prebuilt `alloc` (built for unwinding) end in a call
+/// to this. With `panic = "abort"` nothing unwinds, so it is unreachable;
+/// if it ever ran, stopping loudly is the only sound thing to do.
+#[no_mangle]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    crate::panic::fatal("_Unwind_Resume called, but nothing unwinds in a unikernel")
+}

@@ -5,6 +5,8 @@ use crate::{log, platform, EXIT_ABORT};
 /// Ends the unikernel with exit status `status` (the tender exits with its
 /// low 8 bits).
 pub fn exit(status: i32) -> ! {
+    #[cfg(all(feature = "libc", not(test)))]
+    crate::libc::at_exit();
     log::info!("exit({status})\n");
     platform::halt(status, 0)
 }

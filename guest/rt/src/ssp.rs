@@ -31,7 +31,7 @@ pub(crate) fn init(seed: u64) {
     __stack_chk_guard.store((z as usize) & !0xff, Ordering::Relaxed);
 }
 
-fn guard() -> usize {
+pub(crate) fn guard() -> usize {
     __stack_chk_guard.load(Ordering::Relaxed)
 }
 

@@ -91,20 +91,34 @@ fn init_with(
     rest.get_mut(..tbss_len).ok_or(Error::Invalid)?.fill(0);
     let tp = block.as_ptr() as usize + tp_at;
     if TLS_VARIANT_II {
-        // The control block's first word points to itself (so that
-        // `mov %fs:0, reg` yields the thread pointer).
         let tcb = block
             .get_mut(tp_at..tp_at + TLS_TCB_SIZE)
             .ok_or(Error::Invalid)?;
-        tcb.fill(0);
-        tcb.get_mut(..8)
-            .ok_or(Error::Invalid)?
-            .copy_from_slice(&(tp as u64).to_le_bytes());
+        fill_tcb(tcb, tp as u64);
     } else {
         // Control block and padding before the data: zero.
         block.get_mut(..data_at).ok_or(Error::Invalid)?.fill(0);
     }
     Ok(tp)
+}
+
+/// Offset of the stack-protector canary in an x86_64 control block
+/// (glibc's `stack_guard`, read by C code as `%fs:0x28`).
+pub const CANARY_OFFSET: usize = 0x28;
+
+/// Fills an x86_64 (variant II) control block: zero, its own address at
+/// offset 0 (so that `mov %fs:0, reg` yields the thread pointer), and the
+/// runtime's stack guard at [`CANARY_OFFSET`], where C code compiled with
+/// `-fstack-protector` for Linux reads it.
+pub(crate) fn fill_tcb(tcb: &mut [u8], self_addr: u64) {
+    tcb.fill(0);
+    if let Some(w) = tcb.get_mut(..8) {
+        w.copy_from_slice(&self_addr.to_le_bytes());
+    }
+    let guard = crate::ssp::guard() as u64;
+    if let Some(w) = tcb.get_mut(CANARY_OFFSET..CANARY_OFFSET + 8) {
+        w.copy_from_slice(&guard.to_le_bytes());
+    }
 }
 
 /// Builds a TLS block in `block` (at least [`size`] bytes, aligned to
@@ -142,8 +156,10 @@ mod tests {
         assert_eq!(&b.0[..4], &tdata);
         assert!(b.0[4..16].iter().all(|&x| x == 0));
         assert_eq!(&b.0[16..24], &(tp as u64).to_le_bytes());
-        assert_eq!(b.0[24], 0x55, "nothing past the block is written");
-        assert_eq!(size(), 64 + 128 + 8);
+        let canary = &b.0[16 + CANARY_OFFSET..16 + CANARY_OFFSET + 8];
+        assert_eq!(canary, &(crate::ssp::guard() as u64).to_le_bytes());
+        assert_eq!(b.0[16 + 64], 0x55, "nothing past the block is written");
+        assert_eq!(size(), 64 + 128 + 64);
         assert_eq!(tp_offset(), 192);
     }
 
@@ -151,13 +167,13 @@ mod tests {
     fn rejects_small_or_misaligned_blocks() {
         let mut b = Box::new(Block([0; 256]));
         assert_eq!(
-            init_with(&mut b.0[..23], &[1; 4], 12, 8),
+            init_with(&mut b.0[..79], &[1; 4], 12, 8),
             Err(Error::Invalid)
         );
         assert_eq!(
             init_with(&mut b.0[1..], &[1; 4], 12, 8),
             Err(Error::Invalid)
         );
-        assert!(init(&mut b.0[..200]).is_ok());
+        assert!(init(&mut b.0[..256]).is_ok());
     }
 }

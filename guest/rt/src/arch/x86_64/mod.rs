@@ -25,5 +25,6 @@ pub(crate) fn cycles() -> u64 {
 /// x86_64 uses TLS "variant II": the thread pointer points just past the
 /// TLS data, at a control block whose first word points to itself.
 pub(crate) const TLS_VARIANT_II: bool = true;
-/// Bytes of the thread control block.
-pub(crate) const TLS_TCB_SIZE: usize = 8;
+/// Bytes of the thread control block: glibc's layout up to its canary at
+/// 0x28 (`tls::CANARY_OFFSET`), rounded to the TLS alignment.
+pub(crate) const TLS_TCB_SIZE: usize = 64;
