@@ -13,6 +13,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod apps;
 mod bench;
 mod demo;
 mod deps;
@@ -40,7 +41,9 @@ commands:
             bounded cargo-fuzz run of every fuzz target (default 60 s each)
   build     build the host workspace (tenders, elftool) in release mode and
             every test unikernel into target/unikernels/NAME.{spt,hvt}
-            (target/unikernels/ARCH/ for another architecture than the host's)
+            (target/unikernels/ARCH/ for another architecture than the host's),
+            and the experiment applications (native builds in target/apps/,
+            unikernels atlas, libc_test, mothur in target/unikernels/)
 
   test-guest
             run the unit tests of the guest runtime (corten-rt) on this host
@@ -138,6 +141,11 @@ fn build(args: &[String]) -> Result<(), String> {
         host::build(&root, o.release)?;
     }
     if o.guests {
+        // The experiment applications, for the host's architecture
+        // (their C libraries are the host's Debian archives).
+        if o.arch == Arch::host() && o.release {
+            apps::build(&root)?;
+        }
         let written =
             guest::build_unikernels_with(&root, o.arch, &o.tenders, o.release, o.hvt_float)
                 .map_err(|e| e.to_string())?;

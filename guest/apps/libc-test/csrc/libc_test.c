@@ -184,6 +184,12 @@ int corten_c_main(const char *which)
         return test_malloc();
     if (strcmp(which, "canary") == 0)
         return test_canary();
+    if (strcmp(which, "canary-value") == 0) {
+        unsigned long c;
+        __asm__ volatile("mov %%fs:0x28, %0" : "=r"(c));
+        printf("%lx\n", c);
+        return 0;
+    }
     if (strcmp(which, "smash") == 0)
         return test_smash(64);
     if (strcmp(which, "exit") == 0)
@@ -200,6 +206,6 @@ int corten_c_main(const char *which)
         printf("not caught: %s\n", small);
         return 0;
     }
-    fprintf(stderr, "unknown case '%s' (printf malloc canary smash exit assert fortify)\n", which);
+    fprintf(stderr, "unknown case '%s' (printf malloc canary canary-value smash exit assert fortify)\n", which);
     return 2;
 }
