@@ -92,3 +92,78 @@ fn too_little_memory_is_a_clear_error() {
         );
     }
 }
+
+/// Peak `AnonHugePages` (KiB) of a running process, sampled until it
+/// exits, and its output.
+fn huge_pages_while_running(mut cmd: std::process::Command) -> (u64, Outcome) {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0;
+        let path = format!("/proc/{pid}/smaps_rollup");
+        let deadline = std::time::Instant::now() + T;
+        while let Ok(text) = std::fs::read_to_string(&path) {
+            let kib = text
+                .lines()
+                .find_map(|l| l.strip_prefix("AnonHugePages:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            peak = peak.max(kib);
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        peak
+    });
+    let o = corten_testutil::wait_with_timeout(child, T);
+    (sampler.join().unwrap(), o)
+}
+
+#[test]
+fn x_hugepages_backs_guest_memory_with_huge_pages() {
+    let thp =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if thp.contains("[never]") || thp.is_empty() {
+        corten_testutil::skip_note(
+            "thp",
+            &format!("--x-hugepages: transparent huge pages are off here ({thp:?})"),
+        );
+        return;
+    }
+    let root = corten_testutil::workspace();
+    for ext in ["spt", "hvt"] {
+        if ext == "hvt" && !Build::Hvt.available() {
+            continue;
+        }
+        let mut hashes = Vec::new();
+        for huge in [false, true] {
+            let mut cmd = std::process::Command::new(root.join(format!("target/bin/corten-{ext}")));
+            cmd.arg("--mem=256");
+            if huge {
+                cmd.arg("--x-hugepages");
+            }
+            cmd.arg("--")
+                .arg(root.join(format!("target/unikernels/atlas.{ext}")))
+                .args(["--solo5:quiet", "n=1400", "reps=3"]);
+            let (peak, o) = huge_pages_while_running(cmd);
+            o.expect_status(0);
+            if huge {
+                assert!(
+                    peak >= 2048,
+                    "{ext} --x-hugepages: AnonHugePages peaked at {peak} kB"
+                );
+            } else if thp.contains("[madvise]") {
+                assert_eq!(peak, 0, "{ext} without --x-hugepages got huge pages");
+            }
+            hashes.push(hash(&o));
+        }
+        assert_eq!(hashes[0], hashes[1], "{ext}: huge pages changed the result");
+    }
+}

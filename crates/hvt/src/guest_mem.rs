@@ -45,9 +45,26 @@ pub enum MemError {
         end: u64,
         source: std::io::Error,
     },
+    #[error(
+        "could not mark guest memory for transparent huge pages: {source}; \
+         is THP disabled (/sys/kernel/mm/transparent_hugepage/enabled)?"
+    )]
+    HugePages { source: std::io::Error },
     #[error(transparent)]
     Access(#[from] GuestAccessError),
 }
+
+/// How the host backs guest memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostPages {
+    /// The kernel's default (4 KiB pages unless THP is `always`).
+    Small,
+    /// Transparent 2 MiB pages (`--x-hugepages`).
+    Huge,
+}
+
+/// Size of an x86_64 / aarch64 (4 KiB granule) huge page.
+const HUGE_PAGE: usize = 2 << 20;
 
 /// Plain data: every bit pattern is a valid value, so a copy can be read
 /// out of guest memory.
@@ -179,16 +196,30 @@ impl GuestMemory {
     /// not reserved up front (MAP_NORESERVE): a 4 GiB guest that touches
     /// 3 MiB costs 3 MiB.
     pub fn new(size: u64) -> Result<GuestMemory, MemError> {
+        GuestMemory::new_with(size, HostPages::Small)
+    }
+
+    /// [`GuestMemory::new`], backed by `pages`. With
+    /// [`HostPages::Huge`] the mapping starts on a 2 MiB boundary (so
+    /// guest-physical 2 MiB pages line up with host ones) and is marked
+    /// `MADV_HUGEPAGE`, which lets the kernel back it with transparent huge
+    /// pages even when THP is in `madvise` mode.
+    pub fn new_with(size: u64, pages: HostPages) -> Result<GuestMemory, MemError> {
         let len = usize::try_from(size).map_err(|_| MemError::TooLarge(size))?;
         if len == 0 {
             return Err(MemError::TooLarge(size));
         }
+        let slack = match pages {
+            HostPages::Small => 0,
+            HostPages::Huge => HUGE_PAGE,
+        };
+        let map_len = len.checked_add(slack).ok_or(MemError::TooLarge(size))?;
         // SAFETY: anonymous mapping at a kernel-chosen address; no existing
         // memory is affected.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                len,
+                map_len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
@@ -201,7 +232,32 @@ impl GuestMemory {
                 source: std::io::Error::last_os_error(),
             });
         }
-        let base = NonNull::new(ptr.cast::<u8>()).ok_or(MemError::TooLarge(size))?;
+        let start = ptr as usize;
+        let aligned = start.next_multiple_of(slack.max(1));
+        let head = aligned - start;
+        let tail = slack - head;
+        // SAFETY: both ranges lie inside the mapping just made and outside
+        // [aligned, aligned + len), which is all that is kept.
+        unsafe {
+            if head > 0 {
+                libc::munmap(ptr, head);
+            }
+            if tail > 0 {
+                libc::munmap((aligned + len) as *mut libc::c_void, tail);
+            }
+        }
+        if pages == HostPages::Huge {
+            // SAFETY: advice on the mapping just made; it changes how the
+            // kernel backs it, not its contents.
+            if unsafe { libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE) } != 0
+            {
+                let source = std::io::Error::last_os_error();
+                // SAFETY: unmapping the mapping just made.
+                unsafe { libc::munmap(aligned as *mut libc::c_void, len) };
+                return Err(MemError::HugePages { source });
+            }
+        }
+        let base = NonNull::new(aligned as *mut u8).ok_or(MemError::TooLarge(size))?;
         Ok(GuestMemory {
             map: Arc::new(Mapping { base, len }),
             bounds: Bounds {

@@ -9,7 +9,7 @@ use corten_tender::cli::{ExtraOption, OptionArg, TenderSpec};
 use corten_tender::diag::Diag;
 
 use crate::devices::{BlockDevice, Device, Devices, NetDevice};
-use crate::guest_mem::{GuestMemory, HostProt};
+use crate::guest_mem::{GuestMemory, HostPages, HostProt};
 use crate::sandbox::Confinement;
 use crate::{arch, boot, diag, hypercall, modules, ring, run, sandbox, signals, vm};
 
@@ -17,6 +17,8 @@ pub const OPT_DUMPCORE: &str = "--dumpcore";
 pub const OPT_GDB: &str = "--gdb";
 pub const OPT_GDB_PORT: &str = "--gdb-port";
 pub const OPT_NET_RING: &str = "--net-ring";
+/// Corten extension: transparent huge pages for guest memory.
+pub const OPT_HUGEPAGES: &str = "--x-hugepages";
 
 /// What corten-hvt tells the shared front end about itself.
 pub const SPEC: TenderSpec = TenderSpec {
@@ -43,6 +45,12 @@ pub const SPEC: TenderSpec = TenderSpec {
             name: OPT_GDB_PORT,
             arg: OptionArg::Value,
             help: "[ --gdb-port=1234 ] (port to use)",
+            warning: None,
+        },
+        ExtraOption {
+            name: OPT_HUGEPAGES,
+            arg: OptionArg::Flag,
+            help: "[ --x-hugepages ] (back guest memory with transparent 2 MiB host pages)",
             warning: None,
         },
         ExtraOption {
@@ -87,8 +95,13 @@ pub fn run(argv: Vec<OsString>) -> ! {
 
     // Guest memory: load the image, then protect text and rodata on the
     // host so that a guest write to them faults.
-    let mut mem =
-        GuestMemory::new(ring_plan.map_or(mem_size, |p| p.mapped)).unwrap_or_else(|e| d.fatal(e));
+    let pages = if inv.options.flag(OPT_HUGEPAGES) {
+        HostPages::Huge
+    } else {
+        HostPages::Small
+    };
+    let mut mem = GuestMemory::new_with(ring_plan.map_or(mem_size, |p| p.mapped), pages)
+        .unwrap_or_else(|e| d.fatal(e));
     if let Some(p) = ring_plan {
         mem.reserve_top(p.mapped - p.ring_gpa)
             .unwrap_or_else(|e| d.fatal(e));

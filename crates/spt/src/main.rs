@@ -25,6 +25,8 @@ use corten_tender::cli::{ExtraOption, OptionArg, TenderSpec};
 use corten_tender::diag::Diag;
 
 const X_EXEC_HEAP: &str = "--x-exec-heap";
+/// Corten extension: transparent huge pages for guest memory.
+const X_HUGEPAGES: &str = "--x-hugepages";
 
 const SPEC: TenderSpec = TenderSpec {
     target: "spt",
@@ -33,16 +35,24 @@ const SPEC: TenderSpec = TenderSpec {
         " (Corten; Solo5 v0.12 compatible)"
     ),
     abi_version: SPT_ABI_VERSION,
-    extra_options: &[ExtraOption {
-        name: X_EXEC_HEAP,
-        arg: OptionArg::Flag,
-        help: "--x-exec-heap (make the heap executable). WARNING: This option is dangerous \
-               and not recommended as it makes the heap and stack executable.",
-        warning: Some(
-            "WARNING: The use of --x-exec-heap is dangerous and not recommended as it makes \
-             the heap and stack executable.",
-        ),
-    }],
+    extra_options: &[
+        ExtraOption {
+            name: X_EXEC_HEAP,
+            arg: OptionArg::Flag,
+            help: "--x-exec-heap (make the heap executable). WARNING: This option is dangerous \
+                   and not recommended as it makes the heap and stack executable.",
+            warning: Some(
+                "WARNING: The use of --x-exec-heap is dangerous and not recommended as it makes \
+                 the heap and stack executable.",
+            ),
+        },
+        ExtraOption {
+            name: X_HUGEPAGES,
+            arg: OptionArg::Flag,
+            help: "--x-hugepages (back guest memory with transparent 2 MiB host pages)",
+            warning: None,
+        },
+    ],
 };
 
 /// The C entry point.
@@ -67,6 +77,9 @@ fn run(args: Vec<OsString>) -> ! {
     memory::check_personality().unwrap_or_else(|e| diag.fatal(e));
     let mut mem = memory::GuestMemory::map(mem_size, inv.options.flag(X_EXEC_HEAP))
         .unwrap_or_else(|e| diag.fatal(e));
+    if inv.options.flag(X_HUGEPAGES) {
+        mem.advise_huge_pages().unwrap_or_else(|e| diag.fatal(e));
+    }
     mem.load(elf, &inv.kernel.file)
         .unwrap_or_else(|e| diag.fatal(e));
 

@@ -35,6 +35,7 @@ fn help_prints_usage_and_exits_1() {
         "--net:NAME=IFACE",
         "--net-mac:",
         "--x-exec-heap",
+        "--x-hugepages",
     ] {
         assert!(o.stderr.contains(opt), "usage lacks {opt}:\n{}", o.stderr);
     }
