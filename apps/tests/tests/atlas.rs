@@ -2,6 +2,8 @@
 //! the same Debian archives and must compute bit-identical products,
 //! checked against a naive reference.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

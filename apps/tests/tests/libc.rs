@@ -3,6 +3,8 @@
 //! unikernels. Where glibc's behaviour is defined, the unikernels must
 //! print exactly what glibc prints and exit the same way.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
