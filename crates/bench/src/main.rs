@@ -13,6 +13,7 @@
 mod affinity;
 mod baseline;
 mod exits;
+mod experiments;
 mod inventory;
 mod machine;
 mod measure;
@@ -34,6 +35,7 @@ use suites::{Operation, Settings, Workload};
 const USAGE: &str = "\
 usage: corten-bench [--quick] [--root DIR] [--out DIR] [--only spt|hvt]...
                     [--workload LABEL=KERNEL[:ARG]]...
+                    [--experiments-only | --no-experiments]
 
   --quick        fewer rounds (about a minute), for smoke tests
   --root DIR     the Corten repository (default: the current directory);
@@ -45,6 +47,12 @@ usage: corten-bench [--quick] [--root DIR] [--out DIR] [--only spt|hvt]...
   --workload LABEL=KERNEL[:ARG]
                  also time the start-up / boot of KERNEL (.spt or .hvt) on
                  every tender of its kind, next to hello (repeatable)
+  --experiments-only
+                 only the experiments (ATLAS dgemm, mothur app; see
+                 docs/experiments.md), written to experiments.{json,md},
+                 atlas.svg and mothur.svg
+  --no-experiments
+                 only the tender benchmarks
 
 environment:
   SOLO5_UPSTREAM_BIN    directory holding upstream solo5-spt / solo5-hvt
@@ -63,6 +71,8 @@ enum MainError {
     },
     #[error("nothing could be measured (see the SKIP lines above)")]
     NothingMeasured,
+    #[error("experiments: {0}")]
+    Experiments(String),
 }
 
 #[derive(Debug, PartialEq)]
@@ -72,6 +82,9 @@ struct Options {
     out: Option<PathBuf>,
     kinds: Vec<Kind>,
     workloads: Vec<(Kind, Workload)>,
+    /// Run the tender benchmarks / the experiments.
+    tenders: bool,
+    experiments: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, MainError> {
@@ -81,6 +94,8 @@ fn parse(args: &[String]) -> Result<Options, MainError> {
         out: None,
         kinds: Vec::new(),
         workloads: Vec::new(),
+        tenders: true,
+        experiments: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -91,6 +106,8 @@ fn parse(args: &[String]) -> Result<Options, MainError> {
         };
         match a.as_str() {
             "--quick" => o.quick = true,
+            "--experiments-only" => o.tenders = false,
+            "--no-experiments" => o.experiments = false,
             "--root" => o.root = value("--root")?.into(),
             "--out" => o.out = Some(value("--out")?.into()),
             "--only" => match value("--only")?.as_str() {
@@ -107,6 +124,11 @@ fn parse(args: &[String]) -> Result<Options, MainError> {
                 .push(Workload::parse(&value("--workload")?).map_err(MainError::Usage)?),
             other => return Err(MainError::Usage(format!("unknown option '{other}'"))),
         }
+    }
+    if !o.tenders && !o.experiments {
+        return Err(MainError::Usage(
+            "--experiments-only and --no-experiments exclude each other".to_owned(),
+        ));
     }
     if o.kinds.is_empty() {
         o.kinds = vec![Kind::Spt, Kind::Hvt];
@@ -133,6 +155,40 @@ fn write(path: &Path, text: &str) -> Result<(), MainError> {
 }
 
 fn run(o: &Options) -> Result<(), MainError> {
+    let out = o
+        .out
+        .clone()
+        .unwrap_or_else(|| o.root.join("docs/benchmarks"));
+    let command = if o.quick {
+        "cargo xtask bench --quick"
+    } else {
+        "cargo xtask bench"
+    };
+    if o.tenders {
+        run_tenders(o, &out, command)?;
+    }
+    if o.experiments {
+        let mut skips = Vec::new();
+        let inv = Inventory::discover(&o.root, &mut skips);
+        for s in &skips {
+            eprintln!("corten-bench: experiments without {}: {}", s.what, s.reason);
+        }
+        experiments::run(
+            &experiments::Settings {
+                root: &o.root,
+                out: &out,
+                quick: o.quick,
+                command,
+                commit: git_describe(&o.root),
+            },
+            &inv,
+        )
+        .map_err(MainError::Experiments)?;
+    }
+    Ok(())
+}
+
+fn run_tenders(o: &Options, out: &Path, command: &str) -> Result<(), MainError> {
     let started = Instant::now();
     let machine = machine::Machine::probe();
     eprintln!(
@@ -224,23 +280,14 @@ fn run(o: &Options) -> Result<(), MainError> {
         skips,
         seconds: started.elapsed().as_secs_f64(),
     };
-    let out = o
-        .out
-        .clone()
-        .unwrap_or_else(|| o.root.join("docs/benchmarks"));
-    std::fs::create_dir_all(&out).map_err(|source| MainError::Write {
-        path: out.clone(),
+    std::fs::create_dir_all(out).map_err(|source| MainError::Write {
+        path: out.to_owned(),
         source,
     })?;
     write(
         &out.join("results.json"),
         &results::pretty(&results.to_json()),
     )?;
-    let command = if o.quick {
-        "cargo xtask bench --quick"
-    } else {
-        "cargo xtask bench"
-    };
     write(&out.join("README.md"), &report::markdown(&results, command))?;
     if let Some(svg) = svg::ratios(&results) {
         write(&out.join("ratios.svg"), &svg)?;
