@@ -168,11 +168,8 @@ fn run(o: &Options) -> Result<(), MainError> {
         run_tenders(o, &out, command)?;
     }
     if o.experiments {
-        let mut skips = Vec::new();
-        let inv = Inventory::discover(&o.root, &mut skips);
-        for s in &skips {
-            eprintln!("corten-bench: experiments without {}: {}", s.what, s.reason);
-        }
+        // Discovery prints what it skips (upstream tenders missing, ...).
+        let inv = Inventory::discover(&o.root, &mut Vec::new());
         experiments::run(
             &experiments::Settings {
                 root: &o.root,

@@ -236,6 +236,7 @@ pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
         name: "ATLAS dgemm",
         baseline: atlas::NATIVE,
         cases: atlas::measure(&art, &tenders, atlas_sizes, rounds),
+        error: None,
         notes: vec![
             "GFLOP/s of `cblas_dgemm` (C = A·B, row-major, seeded inputs in [-1, 1)), best of \
              two calls inside each run; the ATLAS builds link the same Debian archives \
@@ -250,11 +251,11 @@ pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
     } else {
         &mothur::SIZES
     };
-    let cases = match mothur::measure(&art, &tenders, mothur_sizes, rounds, &scratch) {
-        Ok(cases) => cases,
+    let (cases, error) = match mothur::measure(&art, &tenders, mothur_sizes, rounds, &scratch) {
+        Ok(cases) => (cases, None),
         Err(e) => {
             eprintln!("corten-bench: the mothur experiment could not run: {e}");
-            Vec::new()
+            (Vec::new(), Some(e))
         }
     };
     let _ = std::fs::remove_dir_all(&scratch);
@@ -262,6 +263,7 @@ pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
         name: "mothur",
         baseline: mothur::NATIVE,
         cases,
+        error,
         notes: vec![
             "Wall time of one process run, from spawn to exit (unikernels: boot and all block \
              I/O included), of `dist.seqs(calc=onegap, countends=F, cutoff=0.03)` and of \

@@ -145,8 +145,9 @@ pub fn app(app: &App, title: &str, marker: Option<(f64, &str)>) -> Option<String
             let x = x_of(v);
             let _ = writeln!(
                 s,
-                r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{y:.1}" stroke="#d0342c" stroke-dasharray="3,2"><title>{}</title></line>"##,
-                esc(what)
+                r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{y:.1}" stroke="#d0342c" stroke-dasharray="3,2"><title>{}</title></line><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="9" fill="#d0342c">peak {v:.1}</text>"##,
+                esc(what),
+                top - 2.0
             );
         }
         y += PANEL_GAP;

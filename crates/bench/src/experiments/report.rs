@@ -16,6 +16,8 @@ pub struct App {
     pub baseline: &'static str,
     pub cases: Vec<Case>,
     pub notes: Vec<String>,
+    /// Why the application could not be measured at all.
+    pub error: Option<String>,
 }
 
 /// Everything of one run.
@@ -99,7 +101,10 @@ impl Experiments {
                         })
                     })
                     .collect();
-                json!({ "app": app.name, "baseline": app.baseline, "cases": cases, "notes": app.notes })
+                json!({
+                    "app": app.name, "baseline": app.baseline, "cases": cases,
+                    "notes": app.notes, "error": app.error,
+                })
             })
             .collect();
         json!({
@@ -168,6 +173,9 @@ impl Experiments {
             let _ = writeln!(s, "## {}\n", app.name);
             for n in &app.notes {
                 let _ = writeln!(s, "{n}\n");
+            }
+            if let Some(e) = &app.error {
+                let _ = writeln!(s, "**Could not be measured:** {e}\n");
             }
             for c in &app.cases {
                 let reference = reference_of(app, c);
