@@ -65,13 +65,19 @@ fn last_lines(text: &str, n: usize) -> String {
         .join(" / ")
 }
 
+/// Calls per run (the run reports the fastest): about a quarter of a
+/// second of dgemm at 20 GFLOP/s, at least two (the first also pays for
+/// faulting in C and the BLAS's workspace).
+pub fn reps(n: usize) -> u32 {
+    let flops = 2.0 * (n as f64).powi(3);
+    ((0.25 * 20e9 / flops).ceil() as u32).clamp(2, 50)
+}
+
 /// Measures every size; `rounds` runs of each candidate per size.
 pub fn measure(a: &Artifacts, tenders: &[TenderRun], sizes: &[usize], rounds: usize) -> Vec<Case> {
     let mut cases = Vec::new();
     for &n in sizes {
-        // Best of two calls inside each run: the first also pays for
-        // faulting in C and ATLAS's workspace.
-        let args = vec![format!("n={n}"), "reps=2".to_owned(), "seed=1".to_owned()];
+        let args = vec![format!("n={n}"), format!("reps={}", reps(n)), "seed=1".to_owned()];
         let mut c: Vec<Box<dyn Candidate>> = vec![
             Box::new(Run {
                 label: NATIVE.to_owned(),
@@ -114,4 +120,15 @@ pub fn measure(a: &Artifacts, tenders: &[TenderRun], sizes: &[usize], rounds: us
         ));
     }
     cases
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reps_shrink_with_size() {
+        assert_eq!(super::reps(256), 50);
+        assert_eq!(super::reps(512), 19);
+        assert_eq!(super::reps(1024), 3);
+        assert_eq!(super::reps(2048), 2);
+    }
 }

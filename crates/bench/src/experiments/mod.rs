@@ -238,8 +238,8 @@ pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
         cases: atlas::measure(&art, &tenders, atlas_sizes, rounds),
         error: None,
         notes: vec![
-            "GFLOP/s of `cblas_dgemm` (C = A·B, row-major, seeded inputs in [-1, 1)), best of \
-             two calls inside each run; the ATLAS builds link the same Debian archives \
+            "GFLOP/s of `cblas_dgemm` (C = A·B, row-major, seeded inputs in [-1, 1)), the \
+             fastest of several calls inside each run (50 at n=256 down to 2 at n=2048); the ATLAS builds link the same Debian archives \
              (libcblas.a + libatlas.a) and must compute the same bits (\"same result\": the \
              FNV-1a hash of C equals the native build's). OpenBLAS sums in another order, so \
              its hash differs: it is a speed reference only."
