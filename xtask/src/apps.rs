@@ -2,7 +2,8 @@
 //! built natively and as spt and hvt unikernels.
 //!
 //! - ATLAS dgemm (`apps/atlas`, `guest/apps/atlas`): `target/apps/atlas-native`,
-//!   `target/apps/openblas-native`, `target/unikernels/atlas.{spt,hvt}`;
+//!   `target/apps/openblas-native`, `target/unikernels/atlas.{spt,hvt}` and
+//!   `target/unikernels/openblas.{spt,hvt}` (the same benchmark over OpenBLAS);
 //! - the C runtime test (`guest/apps/libc-test`): `target/apps/libc-test-native`
 //!   (gcc + glibc) and `target/unikernels/libc_test.{spt,hvt}`;
 //! - the mothur-exact sequence analysis (`apps/mothur`, `guest/apps/mothur`):
@@ -65,10 +66,11 @@ pub fn native_dir(root: &Path) -> PathBuf {
     root.join("target/apps")
 }
 
-/// Guest packages and the binary each builds (installed as `BIN.spt/.hvt`).
-const GUEST_APPS: [(&str, &str); 2] = [
-    ("corten-atlas-uk", "atlas"),
-    ("corten-libc-test", "libc_test"),
+/// Guest packages and the binaries each builds (installed as
+/// `BIN.spt/.hvt`).
+const GUEST_APPS: [(&str, &[&str]); 2] = [
+    ("corten-atlas-uk", &["atlas", "openblas"]),
+    ("corten-libc-test", &["libc_test"]),
 ];
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
@@ -143,7 +145,7 @@ fn build_guests(root: &Path, targets: &[Target]) -> Result<(), String> {
             &mut cmd,
             &format!("cargo build of the {} application unikernels", t.name()),
         )?;
-        for (_, bin) in GUEST_APPS {
+        for bin in GUEST_APPS.iter().flat_map(|(_, bins)| bins.iter()) {
             let from = target_dir.join(triple).join("release").join(bin);
             copy(&from, &out.join(format!("{bin}.{}", t.name())))?;
         }

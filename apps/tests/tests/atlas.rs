@@ -169,3 +169,43 @@ fn x_hugepages_backs_guest_memory_with_huge_pages() {
         assert_eq!(hashes[0], hashes[1], "{ext}: huge pages changed the result");
     }
 }
+
+#[test]
+fn openblas_unikernels_match_native_openblas() {
+    // Native OpenBLAS with the environment's OPENBLAS_* overrides cleared,
+    // so it picks its kernels as the unikernel (no environment) does.
+    let root = corten_testutil::workspace();
+    let mut native = std::process::Command::new(root.join("target/apps/openblas-native"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("OPENBLAS_") {
+            native.env_remove(k);
+        }
+    }
+    native
+        .args(["n=300", "seed=5", "check"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let n = corten_testutil::wait_with_timeout(native.spawn().unwrap(), T);
+    n.expect_status(0);
+    for b in [Build::Spt, Build::Hvt] {
+        if !b.available() {
+            continue;
+        }
+        let o = run(
+            b,
+            "openblas-native",
+            "openblas",
+            &["--mem=512"],
+            &["n=300", "seed=5", "check"],
+            T,
+        );
+        o.expect_status(0);
+        assert!(o.stdout.contains(" ok\n"), "{b:?}: {}", o.output());
+        assert_eq!(
+            hash(&o),
+            hash(&n),
+            "{b:?}: OpenBLAS unikernel differs from native OpenBLAS"
+        );
+    }
+}

@@ -36,7 +36,16 @@ impl Candidate for Run {
     }
 
     fn sample(&mut self) -> Result<Sample, String> {
-        let out = Command::new(&self.program)
+        let mut cmd = Command::new(&self.program);
+        // OPENBLAS_CORETYPE and friends in the caller's environment would
+        // pin native OpenBLAS to other kernels than it picks itself (and
+        // than a unikernel, which has no environment, picks).
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OPENBLAS_") {
+                cmd.env_remove(k);
+            }
+        }
+        let out = cmd
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -77,7 +86,11 @@ pub fn reps(n: usize) -> u32 {
 pub fn measure(a: &Artifacts, tenders: &[TenderRun], sizes: &[usize], rounds: usize) -> Vec<Case> {
     let mut cases = Vec::new();
     for &n in sizes {
-        let args = vec![format!("n={n}"), format!("reps={}", reps(n)), "seed=1".to_owned()];
+        let args = vec![
+            format!("n={n}"),
+            format!("reps={}", reps(n)),
+            "seed=1".to_owned(),
+        ];
         let mut c: Vec<Box<dyn Candidate>> = vec![
             Box::new(Run {
                 label: NATIVE.to_owned(),
@@ -89,27 +102,36 @@ pub fn measure(a: &Artifacts, tenders: &[TenderRun], sizes: &[usize], rounds: us
                 label: OPENBLAS.to_owned(),
                 program: a.native.join("openblas-native"),
                 args: args.clone(),
+                // What a user gets by default: one thread, the kernels
+                // OpenBLAS picks for this CPU (the environment's
+                // OPENBLAS_* overrides are cleared, see `Run::sample`).
                 env: vec![("OPENBLAS_NUM_THREADS".to_owned(), "1".to_owned())],
             }),
         ];
-        for t in tenders {
-            let mut targs = vec![format!("--mem={MEM_MIB}")];
-            targs.extend(t.options.iter().cloned());
-            targs.push("--".to_owned());
-            targs.push(
-                a.unikernels
-                    .join(format!("atlas.{}", t.kind.ext()))
-                    .display()
-                    .to_string(),
-            );
-            targs.push("--solo5:quiet".to_owned());
-            targs.extend(args.iter().cloned());
-            c.push(Box::new(Run {
-                label: t.label.clone(),
-                program: t.program.clone(),
-                args: targs,
-                env: t.env.clone(),
-            }));
+        for (kernel, prefix) in [("atlas", ""), ("openblas", "OpenBLAS on ")] {
+            for t in tenders {
+                // OpenBLAS as a unikernel: on the plain tenders only.
+                if !prefix.is_empty() && !t.options.is_empty() {
+                    continue;
+                }
+                let mut targs = vec![format!("--mem={MEM_MIB}")];
+                targs.extend(t.options.iter().cloned());
+                targs.push("--".to_owned());
+                targs.push(
+                    a.unikernels
+                        .join(format!("{kernel}.{}", t.kind.ext()))
+                        .display()
+                        .to_string(),
+                );
+                targs.push("--solo5:quiet".to_owned());
+                targs.extend(args.iter().cloned());
+                c.push(Box::new(Run {
+                    label: format!("{prefix}{}", t.label),
+                    program: t.program.clone(),
+                    args: targs,
+                    env: t.env.clone(),
+                }));
+            }
         }
         cases.push(super::measure_case(
             &format!("dgemm n={n}"),

@@ -221,7 +221,10 @@ pub struct Settings<'a> {
 pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
     let started = std::time::Instant::now();
     let machine = crate::machine::Machine::probe();
-    let peak = peak::from_cpuinfo(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default());
+    let peak = peak::from_cpuinfo(
+        &std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default(),
+        peak::measured_mhz(),
+    );
     let rounds = if s.quick { 3 } else { 10 };
     let art = Artifacts::new(s.root);
     let tenders = tenders(inv);
@@ -236,13 +239,15 @@ pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
         name: "ATLAS dgemm",
         baseline: atlas::NATIVE,
         cases: atlas::measure(&art, &tenders, atlas_sizes, rounds),
+        families: vec![("OpenBLAS", atlas::OPENBLAS)],
         error: None,
         notes: vec![
             "GFLOP/s of `cblas_dgemm` (C = A·B, row-major, seeded inputs in [-1, 1)), the \
              fastest of several calls inside each run (50 at n=256 down to 2 at n=2048); the ATLAS builds link the same Debian archives \
              (libcblas.a + libatlas.a) and must compute the same bits (\"same result\": the \
              FNV-1a hash of C equals the native build's). OpenBLAS sums in another order, so \
-             its hash differs: it is a speed reference only."
+             its hash differs from ATLAS's; the OpenBLAS unikernels must reproduce native \
+             OpenBLAS's hash."
                 .to_owned(),
         ],
     };
@@ -263,6 +268,7 @@ pub fn run(s: &Settings<'_>, inv: &Inventory) -> Result<(), String> {
         name: "mothur",
         baseline: mothur::NATIVE,
         cases,
+        families: Vec::new(),
         error,
         notes: vec![
             "Wall time of one process run, from spawn to exit (unikernels: boot and all block \

@@ -16,6 +16,10 @@ pub struct App {
     pub baseline: &'static str,
     pub cases: Vec<Case>,
     pub notes: Vec<String>,
+    /// Candidates whose label contains the first string compute what the
+    /// candidate labelled with the second does, not the baseline (another
+    /// library: OpenBLAS sums in another order than ATLAS).
+    pub families: Vec<(&'static str, &'static str)>,
     /// Why the application could not be measured at all.
     pub error: Option<String>,
 }
@@ -49,12 +53,23 @@ fn identical(s: &Series, reference: Option<&str>) -> Option<bool> {
     Some(s.identities.len() == 1 && s.identities.iter().all(|i| i == r))
 }
 
-fn reference_of<'a>(app: &'a App, case: &'a Case) -> Option<&'a str> {
-    case.reference.as_deref().or_else(|| {
-        case.find(app.baseline)
+/// The identity `label` must reproduce in `case`.
+fn reference_of<'a>(app: &'a App, case: &'a Case, label: &str) -> Option<&'a str> {
+    let family = app
+        .families
+        .iter()
+        .find(|(part, _)| label.contains(part))
+        .map_or(app.baseline, |(_, reference)| *reference);
+    let identity_of = |l: &str| {
+        case.find(l)
             .and_then(|s| s.identities.iter().next())
             .map(String::as_str)
-    })
+    };
+    if family == app.baseline {
+        case.reference.as_deref().or_else(|| identity_of(family))
+    } else {
+        identity_of(family)
+    }
 }
 
 impl Experiments {
@@ -68,11 +83,11 @@ impl Experiments {
                     .cases
                     .iter()
                     .map(|c| {
-                        let reference = reference_of(app, c);
                         let series: Vec<Value> = c
                             .series
                             .iter()
                             .map(|s| {
+                                let reference = reference_of(app, c, &s.label);
                                 let sum = s.summary();
                                 let ratio = c.ratio(&s.label, app.baseline);
                                 json!({
@@ -96,7 +111,7 @@ impl Experiments {
                         json!({
                             "case": c.name, "unit": c.unit,
                             "higher_is_better": c.higher_is_better,
-                            "reference_identity": reference,
+                            "reference_identity": reference_of(app, c, app.baseline),
                             "series": series,
                         })
                     })
@@ -178,7 +193,6 @@ impl Experiments {
                 let _ = writeln!(s, "**Could not be measured:** {e}\n");
             }
             for c in &app.cases {
-                let reference = reference_of(app, c);
                 let better = if c.higher_is_better {
                     "higher"
                 } else {
@@ -198,7 +212,7 @@ impl Experiments {
                         .map_or("–".to_owned(), |r| {
                             format!("{:.3} [{:.3}–{:.3}]", r.value, r.low, r.high)
                         });
-                    let same = match identical(sr, reference) {
+                    let same = match identical(sr, reference_of(app, c, &sr.label)) {
                         Some(true) => "yes".to_owned(),
                         Some(false) => format!(
                             "**no** ({})",

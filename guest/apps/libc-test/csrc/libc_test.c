@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int test_printf(void)
 {
@@ -176,8 +177,51 @@ static int test_exit(void)
     exit(3);
 }
 
+/* Run by the C start-up (glibc) or the runtime (Corten) before main. */
+static int constructed;
+__attribute__((constructor)) static void construct(void) { constructed = 42; }
+__attribute__((destructor)) static void destruct(void) { puts("destructor ran at exit"); }
+
+static int test_stdlib(void)
+{
+    static const char *inputs[] = {"42", "  -17xyz", "0x1F", "017", "+9", "zz", "",
+                                   "99999999999999999999", "-99999999999999999999", "0x", "  +0x7fz"};
+    static const int bases[] = {10, 0, 16, 36};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+            char *end;
+            errno = 0;
+            long v = strtol(inputs[i], &end, bases[b]);
+            int e1 = errno;
+            errno = 0;
+            unsigned long u = strtoul(inputs[i], NULL, bases[b]);
+            printf("strtol(\"%s\", %d) = %ld end+%d errno %d; strtoul = %lu errno %d\n", inputs[i],
+                   bases[b], v, (int)(end - inputs[i]), e1 == ERANGE, u, errno == ERANGE);
+        }
+    }
+    printf("atoi %d atol %ld\n", atoi(" 123abc"), atol("-456"));
+    printf("constructor ran: %d\n", constructed);
+
+    unsigned char *m = mmap(NULL, 100000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t nonzero = 0;
+    for (size_t i = 0; m != MAP_FAILED && i < 100000; i++)
+        nonzero += m[i] != 0;
+    printf("mmap %s aligned %d nonzero %zu\n", m == MAP_FAILED ? "failed" : "ok",
+           ((uintptr_t)m & 4095) == 0, nonzero);
+    if (m != MAP_FAILED) {
+        m[99999] = 1;
+        printf("munmap %d\n", munmap(m, 100000));
+    }
+    fflush(stdout);
+    errno = ENOMEM;
+    perror("perror says");
+    return 0;
+}
+
 int corten_c_main(const char *which)
 {
+    if (strcmp(which, "stdlib") == 0)
+        return test_stdlib();
     if (strcmp(which, "printf") == 0)
         return test_printf();
     if (strcmp(which, "malloc") == 0)
@@ -206,6 +250,6 @@ int corten_c_main(const char *which)
         printf("not caught: %s\n", small);
         return 0;
     }
-    fprintf(stderr, "unknown case '%s' (printf malloc canary canary-value smash exit assert fortify)\n", which);
+    fprintf(stderr, "unknown case '%s' (printf malloc stdlib canary canary-value smash exit assert fortify)\n", which);
     return 2;
 }

@@ -354,6 +354,11 @@ variadic!("__fprintf_chk", 3, "rcx", entries::fprintf_chk);
 variadic!("__sprintf_chk", 4, "r8", entries::sprintf_chk);
 variadic!("__snprintf_chk", 5, "r9", entries::snprintf_chk);
 
+/// Writes `bytes` to stderr (for `perror`).
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    put(&STDERR_FILE, bytes);
+}
+
 /// Writes `bytes` to the stream `f`.
 fn put(f: *const File, bytes: &[u8]) {
     let mut s = Stream::new(f);
