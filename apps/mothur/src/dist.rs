@@ -138,6 +138,63 @@ fn span_no_dot(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
+/// Where a sequence's non-`.` and base (non-gap) characters begin and end,
+/// so a pair's scan limits are found without walking the terminal gaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ends {
+    non_dot: Option<(usize, usize)>,
+    base: Option<(usize, usize)>,
+}
+
+impl Ends {
+    /// Scans one sequence.
+    pub fn of(s: &[u8]) -> Ends {
+        let first_last = |f: &dyn Fn(u8) -> bool| {
+            let first = s.iter().position(|&c| f(c))?;
+            let last = s.iter().rposition(|&c| f(c))?;
+            Some((first, last))
+        };
+        Ends {
+            non_dot: first_last(&|c| c != DOT),
+            base: first_last(&|c| !is_gap(c)),
+        }
+    }
+}
+
+/// [`span_either`]: the first column where either is not `.` is the
+/// smaller of the two first non-`.` columns.
+fn span_either_fast(ea: &Ends, eb: &Ends) -> (usize, usize) {
+    match (ea.non_dot, eb.non_dot) {
+        (None, None) => (0, 0),
+        (Some(x), None) | (None, Some(x)) => x,
+        (Some((f1, l1)), Some((f2, l2))) => (f1.min(f2), l1.max(l2)),
+    }
+}
+
+/// Searches `[lo, hi]` from both sides for a column satisfying `both`.
+fn search(lo: usize, hi: usize, both: impl Fn(usize) -> bool) -> Option<(usize, usize)> {
+    if lo > hi {
+        return None;
+    }
+    let start = (lo..=hi).find(|&i| both(i))?;
+    let end = (start..=hi).rev().find(|&i| both(i))?;
+    Some((start, end))
+}
+
+/// [`span_both`]: no column before both sequences' first base can qualify.
+fn span_both_fast(a: &[u8], b: &[u8], ea: &Ends, eb: &Ends) -> Option<(usize, usize)> {
+    let ((f1, l1), (f2, l2)) = (ea.base?, eb.base?);
+    let hi = l1.min(l2).min(a.len().min(b.len()).checked_sub(1)?);
+    search(f1.max(f2), hi, |i| !is_gap(a[i]) && !is_gap(b[i]))
+}
+
+/// [`span_no_dot`] likewise with non-`.` columns.
+fn span_no_dot_fast(a: &[u8], b: &[u8], ea: &Ends, eb: &Ends) -> Option<(usize, usize)> {
+    let ((f1, l1), (f2, l2)) = (ea.non_dot?, eb.non_dot?);
+    let hi = l1.min(l2).min(a.len().min(b.len()).checked_sub(1)?);
+    search(f1.max(f2), hi, |i| a[i] != DOT && b[i] != DOT)
+}
+
 fn as_i32(x: usize) -> i32 {
     i32::try_from(x).unwrap_or(i32::MAX)
 }
@@ -154,6 +211,11 @@ impl Calculator {
 
     /// The distance between two aligned sequences of equal length.
     pub fn distance(&self, a: &[u8], b: &[u8]) -> f64 {
+        self.distance_ends(a, &Ends::of(a), b, &Ends::of(b))
+    }
+
+    /// [`Calculator::distance`] with each sequence's [`Ends`] computed once.
+    pub fn distance_ends(&self, a: &[u8], ea: &Ends, b: &[u8], eb: &Ends) -> f64 {
         if self.cutoff.is_nan() || self.cutoff < 0.0 {
             return self.reference(a, b);
         }
@@ -164,7 +226,7 @@ impl Calculator {
         let n = a.len().min(b.len());
         match (self.calc, self.countends) {
             (Calc::OneGap, true) => {
-                let (start, end) = span_either(a, b);
+                let (start, end) = span_either_fast(ea, eb);
                 let mut len = as_i32(end) - as_i32(start) + 1;
                 let mut diff = 0i32;
                 let (mut open_a, mut open_b) = (false, false);
@@ -223,7 +285,7 @@ impl Calculator {
                 finish(diff, len)
             }
             (Calc::OneGap, false) => {
-                let Some((start, end)) = span_both(a, b) else {
+                let Some((start, end)) = span_both_fast(a, b, ea, eb) else {
                     return 1.0;
                 };
                 let mut len = as_i32(end) - as_i32(start);
@@ -285,7 +347,7 @@ impl Calculator {
                 finish(diff, len)
             }
             (Calc::EachGap, true) => {
-                let (start, end) = span_either(a, b);
+                let (start, end) = span_either_fast(ea, eb);
                 let mut len = as_i32(end) - as_i32(start) + 1;
                 let mut diff = 0i32;
                 for i in start..n {
@@ -310,7 +372,7 @@ impl Calculator {
                 finish(diff, len)
             }
             (Calc::EachGap, false) => {
-                let Some((start, end)) = span_both(a, b) else {
+                let Some((start, end)) = span_both_fast(a, b, ea, eb) else {
                     return 1.0;
                 };
                 let mut len = as_i32(end) - as_i32(start) + 1;
@@ -337,7 +399,7 @@ impl Calculator {
                 finish(diff, len)
             }
             (Calc::NoGaps, _) => {
-                let Some((start, end)) = span_no_dot(a, b) else {
+                let Some((start, end)) = span_no_dot_fast(a, b, ea, eb) else {
                     return 1.0;
                 };
                 let mut len = as_i32(end) - as_i32(start) + 1;

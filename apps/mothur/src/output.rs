@@ -11,10 +11,11 @@
 //! `lt`/`square` distances use `setprecision(4)` in the general float field
 //! (`%.4g`) and are computed with cutoff 1.0 whatever the user's cutoff.
 
-use crate::dist::Calculator;
+use crate::dist::{Calculator, Ends};
 use crate::fasta::Seq;
 use crate::numfmt::push_g;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Write;
 
 /// Output format (`output=`).
@@ -28,6 +29,10 @@ pub enum Format {
     Square,
 }
 
+fn ends_of(seqs: &[Seq]) -> Vec<Ends> {
+    seqs.iter().map(|s| Ends::of(&s.aligned)).collect()
+}
+
 fn push_padded_name(out: &mut String, name: &str) {
     out.push_str(name);
     for _ in name.len()..10 {
@@ -39,9 +44,10 @@ fn push_padded_name(out: &mut String, name: &str) {
 pub fn column(seqs: &[Seq], calc: &Calculator, cutoff: f64) -> (String, usize) {
     let mut out = String::new();
     let mut count = 0;
-    for (i, si) in seqs.iter().enumerate() {
-        for sj in &seqs[..i] {
-            let d = calc.distance(&si.aligned, &sj.aligned);
+    let ends = ends_of(seqs);
+    for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
+        for (sj, ej) in seqs[..i].iter().zip(&ends) {
+            let d = calc.distance_ends(&si.aligned, ei, &sj.aligned, ej);
             if d <= cutoff {
                 out.push_str(&si.name);
                 out.push(' ');
@@ -60,11 +66,16 @@ pub fn column(seqs: &[Seq], calc: &Calculator, cutoff: f64) -> (String, usize) {
 pub fn lower_triangle(seqs: &[Seq], calc: &Calculator) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", seqs.len());
-    for (i, si) in seqs.iter().enumerate() {
+    let ends = ends_of(seqs);
+    for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         push_padded_name(&mut out, &si.name);
-        for sj in &seqs[..i] {
+        for (sj, ej) in seqs[..i].iter().zip(&ends) {
             out.push('\t');
-            push_g(&mut out, calc.distance(&si.aligned, &sj.aligned), 4);
+            push_g(
+                &mut out,
+                calc.distance_ends(&si.aligned, ei, &sj.aligned, ej),
+                4,
+            );
         }
         out.push('\n');
     }
@@ -75,14 +86,15 @@ pub fn lower_triangle(seqs: &[Seq], calc: &Calculator) -> String {
 pub fn square(seqs: &[Seq], calc: &Calculator) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", seqs.len());
-    for (i, si) in seqs.iter().enumerate() {
+    let ends = ends_of(seqs);
+    for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         push_padded_name(&mut out, &si.name);
         out.push('\t');
-        for (j, sj) in seqs.iter().enumerate() {
+        for (j, (sj, ej)) in seqs.iter().zip(&ends).enumerate() {
             let d = if i == j {
                 0.0
             } else {
-                calc.distance(&si.aligned, &sj.aligned)
+                calc.distance_ends(&si.aligned, ei, &sj.aligned, ej)
             };
             push_g(&mut out, d, 4);
             out.push('\t');
