@@ -42,6 +42,8 @@ impl Calc {
     }
 }
 
+use alloc::vec::Vec;
+
 const DOT: u8 = b'.';
 const DASH: u8 = b'-';
 
@@ -60,45 +62,7 @@ pub struct Calculator {
     calc: Calc,
     countends: bool,
     cutoff: f64,
-}
-
-/// The early-exit check state: `check` is called where mothur's check could
-/// first see a larger value.
-struct Exit {
-    cutoff: f64,
-    pending: bool,
-}
-
-impl Exit {
-    #[inline]
-    fn over(&self, diff: i32, len: i32) -> bool {
-        f64::from(diff) / f64::from(len) > self.cutoff
-    }
-    /// After `diff` grew.
-    #[inline]
-    fn on_diff(&mut self, diff: i32, len: i32) -> bool {
-        self.pending = false;
-        self.over(diff, len)
-    }
-    /// After `len` shrank.
-    #[inline]
-    fn on_len(&mut self, diff: i32, len: i32) -> bool {
-        if diff == 0 {
-            // 0/len is 0 or NaN: never above a non-negative cutoff.
-            return false;
-        }
-        if len <= 0 {
-            self.pending = false;
-            return self.over(diff, len);
-        }
-        self.pending = true;
-        false
-    }
-    /// At the end of the scan.
-    #[inline]
-    fn at_end(&self, diff: i32, len: i32) -> bool {
-        self.pending && self.over(diff, len)
-    }
+    table: [u8; 64],
 }
 
 fn finish(diff: i32, len: i32) -> f64 {
@@ -199,233 +163,355 @@ fn as_i32(x: usize) -> i32 {
     i32::try_from(x).unwrap_or(i32::MAX)
 }
 
+/// Per-column codes of packed sequences (3 bits): the table index of a
+/// pair of columns is `code_a * 8 + code_b`.
+const CODE_DOT: u8 = 0;
+const CODE_DASH: u8 = 1;
+const CODE_OTHER: u8 = 7;
+
+fn code(c: u8) -> u8 {
+    match c {
+        DOT => CODE_DOT,
+        DASH => CODE_DASH,
+        b'A' => 2,
+        b'C' => 3,
+        b'G' => 4,
+        b'T' => 5,
+        b'N' => 6,
+        _ => CODE_OTHER,
+    }
+}
+
+const UNCODE: [u8; 7] = [DOT, DASH, b'A', b'C', b'G', b'T', b'N'];
+
+// Column class bits.
+const K_MASK: u8 = 3; // onegap event: 0 none, 1 gap in A, 2 gap in B, 3 both bases
+const MISMATCH: u8 = 4; // a difference (both-bases kind, or any calc but onegap)
+const SHRINK: u8 = 8; // len shrinks (kind 0)
+const BREAK: u8 = 16; // the scan stops before this column
+
+/// The class of one column pair for a (calc, countends) pair: what mothur's
+/// loop body does with it, apart from the gap-run state of onegap.
+fn classify(calc: Calc, countends: bool, x: u8, y: u8) -> u8 {
+    match (calc, countends) {
+        (Calc::OneGap, true) => {
+            if gap_pair(x, y) {
+                SHRINK
+            } else if x == DOT && y == DOT {
+                BREAK
+            } else if is_gap(x) {
+                1
+            } else if is_gap(y) {
+                2
+            } else if x != y {
+                3 | MISMATCH
+            } else {
+                3
+            }
+        }
+        (Calc::OneGap, false) => {
+            if x == DASH && y == DASH {
+                SHRINK
+            } else if x == DASH {
+                1
+            } else if y == DASH {
+                2
+            } else if x != y {
+                3 | MISMATCH
+            } else {
+                3
+            }
+        }
+        (Calc::EachGap, true) => {
+            if x == DOT && y == DOT {
+                BREAK
+            } else if gap_pair(x, y) {
+                SHRINK
+            } else if x != y {
+                MISMATCH
+            } else {
+                0
+            }
+        }
+        (Calc::EachGap, false) => {
+            if x == DOT || y == DOT {
+                BREAK
+            } else if x == DASH && y == DASH {
+                SHRINK
+            } else if x != y {
+                MISMATCH
+            } else {
+                0
+            }
+        }
+        (Calc::NoGaps, _) => {
+            if x == DOT || y == DOT {
+                BREAK
+            } else if x != DASH && y != DASH {
+                if x != y {
+                    MISMATCH
+                } else {
+                    0
+                }
+            } else {
+                SHRINK
+            }
+        }
+    }
+}
+
+#[inline]
+fn load(s: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// How many bytes of `w` equal `c` (exact SWAR zero-byte count).
+#[inline]
+fn count_byte(w: u64, c: u8) -> i32 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ (u64::from(c) * 0x0101_0101_0101_0101);
+    let zero_hi = !(((x & LO7).wrapping_add(LO7)) | x | LO7);
+    zero_hi.count_ones() as i32
+}
+
+/// How a fast scan ended.
+enum Scan {
+    /// The ratio was above the cutoff at a column mothur checks: 1.0.
+    Over,
+    /// `(diff, shrink, end)`: totals over the scanned kept columns and the
+    /// original position where the scan stopped.
+    Done(i32, i32, usize),
+}
+
+/// Scans the kept columns of original range `start..stop`.
+///
+/// `diff` only grows and `len` only shrinks, so while `len > 0` mothur's
+/// ratio `diff/len` never decreases (IEEE division is monotonic): it was
+/// above the cutoff at some column iff it is at the last one. We therefore
+/// only look at the ratio every 64 columns (for speed) and at the end.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scan<const ONEGAP: bool>(
+    table: &[u8; 64],
+    dots_break: bool,
+    a: &[u8],
+    b: &[u8],
+    cols: &Columns,
+    start: usize,
+    stop: usize,
+    len0: i32,
+    cutoff: f64,
+) -> Scan {
+    let rem = |p: usize| cols.removed.get(p).copied().unwrap_or(0) as i32;
+    let orig = |k: usize| cols.orig.get(k).copied().unwrap_or(0) as usize;
+    let rem_start = rem(start);
+    let first = cols.kept.get(start).copied().unwrap_or(0) as usize;
+    let end = (cols.kept.get(stop).copied().unwrap_or(0) as usize)
+        .min(a.len())
+        .min(b.len());
+    let (mut diff, mut shrink, mut last) = (0i32, 0i32, 0u8);
+    let mut k = first;
+    let mut next_check = first + 64;
+    while k < end {
+        if k + 8 <= end {
+            let wa = load(a, k);
+            if wa == load(b, k) && !(dots_break && count_byte(wa, CODE_DOT) != 0) {
+                // eight equal columns: `-/-` shrink, equal bases (or `./.`
+                // where it does not break) close the gap runs.
+                let dashes = count_byte(wa, CODE_DASH);
+                shrink += dashes;
+                if dashes < 8 {
+                    last = 3;
+                }
+                k += 8;
+                if k >= next_check {
+                    next_check = k + 64;
+                    let len = len0 - shrink - (rem(orig(k - 1)) - rem_start);
+                    if len > 0 && f64::from(diff) / f64::from(len) > cutoff {
+                        return Scan::Over;
+                    }
+                }
+                continue;
+            }
+        }
+        let (x, y) = (a[k], b[k]);
+        let e = table[usize::from((x & 7) * 8 + (y & 7))];
+        if e & BREAK != 0 {
+            return Scan::Done(diff, shrink, orig(k));
+        }
+        if ONEGAP {
+            // A gap against a base is a difference when it opens a gap run
+            // in that sequence, i.e. when the last event was not the same.
+            let kind = e & K_MASK;
+            let same = kind == last;
+            let gap_side = kind == 1 || kind == 2;
+            diff += i32::from((gap_side && !same) || (e & MISMATCH != 0));
+            shrink += i32::from((gap_side && same) || (e & SHRINK != 0));
+            if kind != 0 {
+                last = kind;
+            }
+        } else {
+            diff += i32::from(e & MISMATCH != 0);
+            shrink += i32::from(e & SHRINK != 0);
+        }
+        k += 1;
+        if k >= next_check {
+            next_check = k + 64;
+            let len = len0 - shrink - (rem(orig(k - 1)) - rem_start);
+            if len > 0 && f64::from(diff) / f64::from(len) > cutoff {
+                return Scan::Over;
+            }
+        }
+    }
+    Scan::Done(diff, shrink, stop)
+}
+
+/// Which columns of a data set are `-` in every sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    /// `removed[p]`: all-`-` columns before position `p` (length L+1).
+    removed: Vec<u32>,
+    /// `kept[p]`: other columns before position `p` (length L+1).
+    kept: Vec<u32>,
+    /// Original position of each kept column.
+    orig: Vec<u32>,
+}
+
+impl Columns {
+    /// Finds the all-`-` columns of equally long sequences.
+    pub fn of(seqs: &[&[u8]]) -> Columns {
+        let len = seqs.iter().map(|s| s.len()).min().unwrap_or(0);
+        let mut removed = Vec::with_capacity(len + 1);
+        let mut kept = Vec::with_capacity(len + 1);
+        let mut orig = Vec::new();
+        let (mut r, mut k) = (0u32, 0u32);
+        for p in 0..len {
+            removed.push(r);
+            kept.push(k);
+            if !seqs.is_empty() && seqs.iter().all(|s| s[p] == DASH) {
+                r += 1;
+            } else {
+                orig.push(p as u32);
+                k += 1;
+            }
+        }
+        removed.push(r);
+        kept.push(k);
+        Columns {
+            removed,
+            kept,
+            orig,
+        }
+    }
+
+    /// A sequence's kept columns, with its [`Ends`].
+    pub fn pack(&self, s: &[u8]) -> Packed {
+        Packed {
+            cols: self
+                .orig
+                .iter()
+                .filter_map(|&p| s.get(p as usize).map(|&c| code(c)))
+                .collect(),
+            ends: Ends::of(s),
+            plain: s.iter().all(|&c| code(c) != CODE_OTHER),
+        }
+    }
+}
+
+/// A sequence prepared for [`Calculator::distance_packed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed {
+    cols: Vec<u8>,
+    ends: Ends,
+    /// Only `.-ACGTN` (as after FASTA cleaning); otherwise the literal scan is used.
+    plain: bool,
+}
+
 impl Calculator {
     /// A calculator; `cutoff` is the widened C `float` (or 1.0).
     pub fn new(calc: Calc, countends: bool, cutoff: f64) -> Self {
+        let mut table = [BREAK; 64];
+        for (i, &x) in UNCODE.iter().enumerate() {
+            for (j, &y) in UNCODE.iter().enumerate() {
+                table[i * 8 + j] = classify(calc, countends, x, y);
+            }
+        }
         Calculator {
             calc,
             countends,
             cutoff,
+            table,
         }
     }
 
     /// The distance between two aligned sequences of equal length.
     pub fn distance(&self, a: &[u8], b: &[u8]) -> f64 {
-        self.distance_ends(a, &Ends::of(a), b, &Ends::of(b))
+        let cols = Columns::of(&[a, b]);
+        self.distance_packed(a, &cols.pack(a), b, &cols.pack(b), &cols)
     }
 
-    /// [`Calculator::distance`] with each sequence's [`Ends`] computed once.
-    pub fn distance_ends(&self, a: &[u8], ea: &Ends, b: &[u8], eb: &Ends) -> f64 {
-        if self.cutoff.is_nan() || self.cutoff < 0.0 {
+    /// [`Calculator::distance`] on sequences packed with the [`Columns`] of
+    /// their data set (`a`, `b` are the full aligned sequences).
+    pub fn distance_packed(
+        &self,
+        a: &[u8],
+        pa: &Packed,
+        b: &[u8],
+        pb: &Packed,
+        cols: &Columns,
+    ) -> f64 {
+        if self.cutoff.is_nan() || self.cutoff < 0.0 || !pa.plain || !pb.plain {
             return self.reference(a, b);
         }
-        let mut ex = Exit {
-            cutoff: self.cutoff,
-            pending: false,
-        };
+        let (ea, eb) = (&pa.ends, &pb.ends);
         let n = a.len().min(b.len());
-        match (self.calc, self.countends) {
-            (Calc::OneGap, true) => {
-                let (start, end) = span_either_fast(ea, eb);
-                let mut len = as_i32(end) - as_i32(start) + 1;
-                let mut diff = 0i32;
-                let (mut open_a, mut open_b) = (false, false);
-                for i in start..n {
-                    let (x, y) = (a[i], b[i]);
-                    if gap_pair(x, y) {
-                        len -= 1;
-                        if ex.on_len(diff, len) {
-                            return 1.0;
-                        }
-                    } else if x == DOT && y == DOT {
-                        break;
-                    } else if is_gap(x) {
-                        // y is a base
-                        if !open_a {
-                            diff += 1;
-                            open_a = true;
-                            open_b = false;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        } else {
-                            len -= 1;
-                            if ex.on_len(diff, len) {
-                                return 1.0;
-                            }
-                        }
-                    } else if is_gap(y) {
-                        if !open_b {
-                            diff += 1;
-                            open_a = false;
-                            open_b = true;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        } else {
-                            len -= 1;
-                            if ex.on_len(diff, len) {
-                                return 1.0;
-                            }
-                        }
-                    } else {
-                        open_a = false;
-                        open_b = false;
-                        if x != y {
-                            diff += 1;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        }
-                    }
-                }
-                if ex.at_end(diff, len) {
-                    return 1.0;
-                }
-                finish(diff, len)
+        let (start, stop, len) = match (self.calc, self.countends) {
+            (Calc::OneGap, true) | (Calc::EachGap, true) => {
+                let (s, e) = span_either_fast(ea, eb);
+                (s, n, as_i32(e) - as_i32(s) + 1)
             }
-            (Calc::OneGap, false) => {
-                let Some((start, end)) = span_both_fast(a, b, ea, eb) else {
-                    return 1.0;
-                };
-                let mut len = as_i32(end) - as_i32(start);
-                let mut diff = 0i32;
-                let (mut open_a, mut open_b) = (false, false);
-                for i in start..=end.min(n.saturating_sub(1)) {
-                    let (x, y) = (a[i], b[i]);
-                    if x == DASH && y == DASH {
-                        len -= 1;
-                        if ex.on_len(diff, len) {
-                            return 1.0;
-                        }
-                    } else if x == DASH {
-                        if !open_a {
-                            diff += 1;
-                            open_a = true;
-                            open_b = false;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        } else {
-                            len -= 1;
-                            if ex.on_len(diff, len) {
-                                return 1.0;
-                            }
-                        }
-                    } else if y == DASH {
-                        if !open_b {
-                            diff += 1;
-                            open_a = false;
-                            open_b = true;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        } else {
-                            len -= 1;
-                            if ex.on_len(diff, len) {
-                                return 1.0;
-                            }
-                        }
-                    } else {
-                        // '.' counts as a base here.
-                        open_a = false;
-                        open_b = false;
-                        if x != y {
-                            diff += 1;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        } else if len == 0 && diff > 0 {
-                            // mothur checks every column; diff/0 is +inf.
-                            return 1.0;
-                        }
-                    }
+            (Calc::OneGap, false) => match span_both_fast(a, b, ea, eb) {
+                Some((s, e)) => (s, (e + 1).min(n), as_i32(e) - as_i32(s)),
+                None => return 1.0,
+            },
+            (Calc::EachGap, false) => match span_both_fast(a, b, ea, eb) {
+                Some((s, e)) => (s, n, as_i32(e) - as_i32(s) + 1),
+                None => return 1.0,
+            },
+            (Calc::NoGaps, _) => match span_no_dot_fast(a, b, ea, eb) {
+                Some((s, e)) => (s, n, as_i32(e) - as_i32(s) + 1),
+                None => return 1.0,
+            },
+        };
+        let (x, y) = (&pa.cols[..], &pb.cols[..]);
+        let onegap = self.calc == Calc::OneGap;
+        // only onegap with countends=F treats `.` as a base instead of stopping
+        let dots_break = !onegap || self.countends;
+        let t = &self.table;
+        let outcome = if onegap {
+            scan::<true>(t, dots_break, x, y, cols, start, stop, len, self.cutoff)
+        } else {
+            scan::<false>(t, dots_break, x, y, cols, start, stop, len, self.cutoff)
+        };
+        match outcome {
+            Scan::Over => 1.0,
+            Scan::Done(diff, shrink, end) => {
+                let removed = cols.removed.get(end).copied().unwrap_or(0) as i32
+                    - cols.removed.get(start).copied().unwrap_or(0) as i32;
+                let len = len - shrink - removed;
+                if len <= 0 {
+                    // len reached 0 or below: mothur's per-column checks
+                    // (diff/0 = inf, negative ratios) decide; rare.
+                    return self.reference(a, b);
                 }
-                if ex.at_end(diff, len) {
-                    return 1.0;
+                let d = f64::from(diff) / f64::from(len);
+                if d > self.cutoff {
+                    1.0
+                } else {
+                    d
                 }
-                finish(diff, len)
-            }
-            (Calc::EachGap, true) => {
-                let (start, end) = span_either_fast(ea, eb);
-                let mut len = as_i32(end) - as_i32(start) + 1;
-                let mut diff = 0i32;
-                for i in start..n {
-                    let (x, y) = (a[i], b[i]);
-                    if x == DOT && y == DOT {
-                        break;
-                    } else if is_gap(x) && is_gap(y) {
-                        len -= 1;
-                        if ex.on_len(diff, len) {
-                            return 1.0;
-                        }
-                    } else if x != y {
-                        diff += 1;
-                        if ex.on_diff(diff, len) {
-                            return 1.0;
-                        }
-                    }
-                }
-                if ex.at_end(diff, len) {
-                    return 1.0;
-                }
-                finish(diff, len)
-            }
-            (Calc::EachGap, false) => {
-                let Some((start, end)) = span_both_fast(a, b, ea, eb) else {
-                    return 1.0;
-                };
-                let mut len = as_i32(end) - as_i32(start) + 1;
-                let mut diff = 0i32;
-                for i in start..n {
-                    let (x, y) = (a[i], b[i]);
-                    if x == DOT || y == DOT {
-                        break;
-                    } else if x == DASH && y == DASH {
-                        len -= 1;
-                        if ex.on_len(diff, len) {
-                            return 1.0;
-                        }
-                    } else if x != y {
-                        diff += 1;
-                        if ex.on_diff(diff, len) {
-                            return 1.0;
-                        }
-                    }
-                }
-                if ex.at_end(diff, len) {
-                    return 1.0;
-                }
-                finish(diff, len)
-            }
-            (Calc::NoGaps, _) => {
-                let Some((start, end)) = span_no_dot_fast(a, b, ea, eb) else {
-                    return 1.0;
-                };
-                let mut len = as_i32(end) - as_i32(start) + 1;
-                let mut diff = 0i32;
-                for i in start..n {
-                    let (x, y) = (a[i], b[i]);
-                    if x == DOT || y == DOT {
-                        break;
-                    } else if x != DASH && y != DASH {
-                        if x != y {
-                            diff += 1;
-                            if ex.on_diff(diff, len) {
-                                return 1.0;
-                            }
-                        }
-                    } else {
-                        len -= 1;
-                        if ex.on_len(diff, len) {
-                            return 1.0;
-                        }
-                    }
-                }
-                if ex.at_end(diff, len) {
-                    return 1.0;
-                }
-                finish(diff, len)
             }
         }
     }
@@ -691,6 +777,95 @@ mod tests {
                             core::str::from_utf8(&a),
                             core::str::from_utf8(&b)
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swar_count() {
+        assert_eq!(count_byte(u64::from_le_bytes(*b"--A-.-C-"), b'-'), 5);
+        assert_eq!(count_byte(u64::from_le_bytes(*b"--A-.-C-"), b'.'), 1);
+        assert_eq!(count_byte(u64::from_le_bytes(*b"........"), b'.'), 8);
+        assert_eq!(count_byte(u64::from_le_bytes(*b"ACGTNACG"), b'-'), 0);
+        // bytes just above/below the target must not count
+        assert_eq!(
+            count_byte(
+                u64::from_le_bytes([0x2c, 0x2e, 0xad, 0x2d, 0, 0xff, 0x2d, 1]),
+                b'-'
+            ),
+            2
+        );
+    }
+
+    /// Longer alignments sharing gap runs, so the eight-column path runs.
+    #[test]
+    fn fast_matches_reference_structured() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2000 {
+            let len = (next() % 300) as usize + 1;
+            let mut base: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(len);
+            while base.len() < len {
+                let run = (next() % 24) as usize + 1;
+                let c = match next() % 3 {
+                    0 => b'-',
+                    _ => b'A',
+                };
+                for _ in 0..run {
+                    base.push(if c == b'-' {
+                        b'-'
+                    } else {
+                        b"ACGT"[(next() % 4) as usize]
+                    });
+                }
+            }
+            base.truncate(len);
+            let mut mk = |rate: u64| -> alloc::vec::Vec<u8> {
+                let mut v = base.clone();
+                let lead = (next() % (len as u64 / 3 + 1)) as usize;
+                let trail = (next() % (len as u64 / 3 + 1)) as usize;
+                for c in v.iter_mut().take(lead) {
+                    *c = b'-';
+                }
+                for c in v.iter_mut().rev().take(trail) {
+                    *c = b'-';
+                }
+                for c in v.iter_mut() {
+                    if next() % 100 < rate {
+                        *c = b".-ACGTN"[(next() % 7) as usize];
+                    }
+                }
+                crate::fasta::terminal_dots(&mut v);
+                v
+            };
+            let x = mk(2);
+            let y = mk(6);
+            for calc in [Calc::OneGap, Calc::EachGap, Calc::NoGaps] {
+                for ends in [true, false] {
+                    for cut in [0.0f32, 0.01, 0.03, 0.1, 0.3, 1.0] {
+                        let c = Calculator::new(calc, ends, f64::from(cut));
+                        let r = c.reference(&x, &y).to_bits();
+                        // pair-wise removal of shared all-gap columns
+                        assert_eq!(
+                            c.distance(&x, &y).to_bits(),
+                            r,
+                            "{:?} {} {}",
+                            calc,
+                            ends,
+                            cut
+                        );
+                        // no removal (a third sequence has bases everywhere)
+                        let full = alloc::vec![b'A'; x.len()];
+                        let cols = Columns::of(&[&x, &y, &full]);
+                        let p = c.distance_packed(&x, &cols.pack(&x), &y, &cols.pack(&y), &cols);
+                        assert_eq!(p.to_bits(), r, "{:?} {} {} unpacked", calc, ends, cut);
                     }
                 }
             }

@@ -11,7 +11,7 @@
 //! `lt`/`square` distances use `setprecision(4)` in the general float field
 //! (`%.4g`) and are computed with cutoff 1.0 whatever the user's cutoff.
 
-use crate::dist::{Calculator, Ends};
+use crate::dist::{Calculator, Columns, Packed};
 use crate::fasta::Seq;
 use crate::numfmt::push_g;
 use alloc::string::String;
@@ -29,8 +29,11 @@ pub enum Format {
     Square,
 }
 
-fn ends_of(seqs: &[Seq]) -> Vec<Ends> {
-    seqs.iter().map(|s| Ends::of(&s.aligned)).collect()
+/// Packs every sequence once with the data set's all-gap columns.
+fn ends_of(seqs: &[Seq]) -> (Vec<Packed>, Columns) {
+    let refs: Vec<&[u8]> = seqs.iter().map(|s| s.aligned.as_slice()).collect();
+    let cols = Columns::of(&refs);
+    (seqs.iter().map(|s| cols.pack(&s.aligned)).collect(), cols)
 }
 
 fn push_padded_name(out: &mut String, name: &str) {
@@ -44,10 +47,10 @@ fn push_padded_name(out: &mut String, name: &str) {
 pub fn column(seqs: &[Seq], calc: &Calculator, cutoff: f64) -> (String, usize) {
     let mut out = String::new();
     let mut count = 0;
-    let ends = ends_of(seqs);
+    let (ends, cols) = ends_of(seqs);
     for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         for (sj, ej) in seqs[..i].iter().zip(&ends) {
-            let d = calc.distance_ends(&si.aligned, ei, &sj.aligned, ej);
+            let d = calc.distance_packed(&si.aligned, ei, &sj.aligned, ej, &cols);
             if d <= cutoff {
                 out.push_str(&si.name);
                 out.push(' ');
@@ -66,14 +69,14 @@ pub fn column(seqs: &[Seq], calc: &Calculator, cutoff: f64) -> (String, usize) {
 pub fn lower_triangle(seqs: &[Seq], calc: &Calculator) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", seqs.len());
-    let ends = ends_of(seqs);
+    let (ends, cols) = ends_of(seqs);
     for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         push_padded_name(&mut out, &si.name);
         for (sj, ej) in seqs[..i].iter().zip(&ends) {
             out.push('\t');
             push_g(
                 &mut out,
-                calc.distance_ends(&si.aligned, ei, &sj.aligned, ej),
+                calc.distance_packed(&si.aligned, ei, &sj.aligned, ej, &cols),
                 4,
             );
         }
@@ -86,7 +89,7 @@ pub fn lower_triangle(seqs: &[Seq], calc: &Calculator) -> String {
 pub fn square(seqs: &[Seq], calc: &Calculator) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", seqs.len());
-    let ends = ends_of(seqs);
+    let (ends, cols) = ends_of(seqs);
     for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         push_padded_name(&mut out, &si.name);
         out.push('\t');
@@ -94,7 +97,7 @@ pub fn square(seqs: &[Seq], calc: &Calculator) -> String {
             let d = if i == j {
                 0.0
             } else {
-                calc.distance_ends(&si.aligned, ei, &sj.aligned, ej)
+                calc.distance_packed(&si.aligned, ei, &sj.aligned, ej, &cols)
             };
             push_g(&mut out, d, 4);
             out.push('\t');
