@@ -14,11 +14,22 @@
 //! `double`, so `cutoff=0.03` really compares against 0.029999999329...;
 //! for `lt`/`square` output mothur builds the calculator with cutoff 1.0.
 //!
-//! [`distance`] reproduces the per-column check exactly but only divides
-//! when the result can change: while `diff` is fixed and `len > 0` shrinks,
-//! `diff/len` only grows, so checking at the end of such a run (or when
-//! `diff` next grows, or `len` reaches 0) sees the same maximum. That holds
-//! for `cutoff >= 0`; for a negative cutoff the literal scan is used.
+//! The fast path ([`Calculator::distance_packed`]) gives the same result
+//! with less work:
+//! * `diff` never decreases and `len` never increases, so while `len > 0`
+//!   the ratio never decreases (IEEE division is monotonic): mothur's early
+//!   exit fired iff the ratio of the final state is above the cutoff. We
+//!   look at the ratio only every 64 columns (to stop early) and at the
+//!   end; if `len` ends at or below 0 (where `diff/0 = inf` and negative
+//!   ratios matter), or the cutoff is negative, the literal scan
+//!   ([`Calculator::reference`]) decides;
+//! * columns that are `-` in every sequence of the data set only shrink
+//!   `len`; they are removed once ([`Columns`]) and counted back in bulk;
+//! * each column pair is classified by a 64-entry table over 3-bit codes;
+//!   onegap's gap-run state is "the kind of the last gap/base event";
+//! * eight equal columns at once (shared gap runs) by comparing `u64`s.
+//!
+//! Tests compare the fast path with the literal scan on random alignments.
 
 /// Distance calculator choice (`calc=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
