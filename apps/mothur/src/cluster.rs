@@ -183,11 +183,6 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
             }
         }
     }
-    if let (DistFile::Phylip(_), Some(_)) = (&dist, &name) {
-        return err!(
-            "[ERROR]: a name file with a phylip matrix is not supported; use a count table."
-        );
-    }
     let precision = match cmd.get("precision") {
         Some(v) => parse_positive_int("precision", v)?,
         None => 100,

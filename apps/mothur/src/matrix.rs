@@ -225,7 +225,8 @@ pub fn read_column(data: &[u8], names: Names, cutoff: f32) -> Result<Loaded, Err
 }
 
 /// `ReadPhylipMatrix::read`, lower triangle or square, with an optional
-/// count table / name file (`None`: one OTU per matrix name).
+/// count table / name file mapping matrix names to OTU indices (`None`:
+/// one OTU per matrix row).
 pub fn read_phylip(data: &[u8], names: Option<Names>, cutoff: f32) -> Result<Loaded, Error> {
     let t = text(data)?;
     let mut tok = t.split_whitespace();
@@ -273,6 +274,7 @@ pub fn read_phylip(data: &[u8], names: Option<Names>, cutoff: f32) -> Result<Loa
             n
         );
     }
+    let mapped = names.is_some();
     let names = match names {
         Some(nm) => nm,
         None => crate::counts::from_matrix_names(&matrix_names),
@@ -282,8 +284,8 @@ pub fn read_phylip(data: &[u8], names: Option<Names>, cutoff: f32) -> Result<Loa
         let (Some(ni), Some(nj)) = (matrix_names.get(i), matrix_names.get(j)) else {
             continue;
         };
-        let a = if names.from_count { names.get(ni)? } else { i };
-        let b = if names.from_count { names.get(nj)? } else { j };
+        let a = if mapped { names.get(ni)? } else { i };
+        let b = if mapped { names.get(nj)? } else { j };
         if a == b {
             continue;
         }

@@ -450,3 +450,53 @@ fn cluster_ties_follow_the_seed() {
         &cmds,
     );
 }
+
+#[test]
+fn cluster_grouped_name_file_and_counts() {
+    if skip().is_some() {
+        return;
+    }
+    // Representatives standing for several sequences: abundances weigh
+    // average linkage and the list shows every member.
+    let fasta = slice(0, 30);
+    let names = names_of(&fasta);
+    let mut nf = String::new();
+    let mut ct = String::from("Representative_Sequence\ttotal\n");
+    for (i, n) in names.iter().enumerate() {
+        if i < 10 {
+            nf.push_str(&format!("{n}\t{n},{n}_dup,{n}_tri\n"));
+            ct.push_str(&format!("{n}\t3\n"));
+        } else {
+            nf.push_str(&format!("{n}\t{n}\n"));
+            ct.push_str(&format!("{n}\t1\n"));
+        }
+    }
+    let mut cmds = vec![
+        "#dist.seqs(fasta=s.fasta, calc=onegap, countends=F, cutoff=0.15, processors=1)"
+            .to_string(),
+        "#dist.seqs(fasta=s.fasta, output=lt, processors=1)".to_string(),
+    ];
+    for method in ["average", "furthest", "nearest"] {
+        cmds.push(format!(
+            "#cluster(column=s.dist, name=s.names, method={}, cutoff=0.1)",
+            method
+        ));
+        cmds.push(format!(
+            "#cluster(column=s.dist, count=s.count_table, method={}, cutoff=0.1)",
+            method
+        ));
+        cmds.push(format!(
+            "#cluster(phylip=s.phylip.dist, name=s.names, method={}, cutoff=0.1)",
+            method
+        ));
+    }
+    compare(
+        "grouped",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.names", nf.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+        ],
+        &cmds,
+    );
+}
