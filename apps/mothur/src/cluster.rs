@@ -302,11 +302,16 @@ fn update(m: &mut SparseMatrix, otus: &mut Otus, method: Method, cutoff: &mut f6
     let row_bin = otus.abund.get(small_row).copied().unwrap_or(0);
     let col_bin = otus.abund.get(small_col).copied().unwrap_or(0);
     let total_bin = row_bin + col_bin;
-    let mut n_col = m.rows[small_col].len();
-    let n_row = m.rows[small_row].len();
+    let mut n_col = m.rows.get(small_col).map_or(0, Vec::len);
+    let n_row = m.rows.get(small_row).map_or(0, Vec::len);
+    if small_row >= otus.list.len() || small_col >= otus.list.len() {
+        return false;
+    }
     let mut found = alloc::vec![false; n_col];
     for i in (0..n_row).rev() {
-        let rcell = m.rows[small_row][i];
+        let Some(rcell) = m.rows[small_row].get(i).copied() else {
+            continue;
+        };
         if rcell.index == small_col {
             continue;
         }
@@ -314,7 +319,9 @@ fn update(m: &mut SparseMatrix, otus: &mut Otus, method: Method, cutoff: &mut f6
         let mut merged = false;
         let mut j = 0;
         while j < n_col {
-            let ccell = m.rows[small_col][j];
+            let Some(ccell) = m.rows[small_col].get(j).copied() else {
+                break;
+            };
             if ccell.index != small_row {
                 if ccell.index == search {
                     found[j] = true;
@@ -339,7 +346,9 @@ fn update(m: &mut SparseMatrix, otus: &mut Otus, method: Method, cutoff: &mut f6
                             }
                         }
                     };
-                    m.rows[small_col][j].dist = new;
+                    if let Some(c) = m.rows[small_col].get_mut(j) {
+                        c.dist = new;
+                    }
                     m.update_mirror(small_col, j);
                     break;
                 } else if ccell.index < search {

@@ -101,27 +101,31 @@ impl SparseMatrix {
 
     /// `rmCell`: removes `rows[row][col]` and its mirror.
     pub fn rm_cell(&mut self, row: usize, col: usize) {
+        let Some(vrow) = self.rows.get(row).and_then(|r| r.get(col)).map(|c| c.index) else {
+            return;
+        };
         self.num_nodes -= 2;
-        let vrow = self.rows[row][col].index;
-        let vcol = self.rows[vrow]
-            .iter()
-            .position(|c| c.index == row)
-            .unwrap_or(0);
-        if vcol < self.rows[vrow].len() {
-            self.rows[vrow].remove(vcol);
+        if let Some(r) = self.rows.get_mut(vrow) {
+            let vcol = r.iter().position(|c| c.index == row).unwrap_or(0);
+            if vcol < r.len() {
+                r.remove(vcol);
+            }
         }
-        self.rows[row].remove(col);
+        if let Some(r) = self.rows.get_mut(row) {
+            r.remove(col);
+        }
     }
 
     /// `updateCellCompliment`: copies `rows[row][col].dist` to the mirror.
     pub fn update_mirror(&mut self, row: usize, col: usize) {
-        let c = self.rows[row][col];
-        let vcol = self.rows[c.index]
-            .iter()
-            .position(|x| x.index == row)
-            .unwrap_or(0);
-        if let Some(m) = self.rows[c.index].get_mut(vcol) {
-            m.dist = c.dist;
+        let Some(c) = self.rows.get(row).and_then(|r| r.get(col)).copied() else {
+            return;
+        };
+        if let Some(r) = self.rows.get_mut(c.index) {
+            let vcol = r.iter().position(|x| x.index == row).unwrap_or(0);
+            if let Some(m) = r.get_mut(vcol) {
+                m.dist = c.dist;
+            }
         }
     }
 
@@ -190,6 +194,8 @@ pub fn read_column(data: &[u8], names: Names, cutoff: f32) -> Result<Loaded, Err
     let mut m = SparseMatrix::new(names.bins.len());
     let mut tok = t.split_whitespace();
     let (mut ref_row, mut ref_col) = (0usize, 0usize);
+    let mut seen: alloc::collections::BTreeSet<(usize, usize)> =
+        alloc::collections::BTreeSet::new();
     while let Some(first) = tok.next() {
         let (Some(second), Some(d)) = (tok.next(), tok.next()) else {
             return err!(
@@ -216,6 +222,13 @@ pub fn read_column(data: &[u8], names: Names, cutoff: f32) -> Result<Loaded, Err
                     second,
                     second,
                     first
+                );
+            }
+            if !seen.insert((lo, hi)) {
+                return err!(
+                    "[ERROR]: your column file gives the distance between {} and {} twice.",
+                    first,
+                    second
                 );
             }
             m.add_cell(lo, Cell { index: hi, dist: d });
