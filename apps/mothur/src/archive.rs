@@ -174,3 +174,102 @@ mod tests {
         assert!(unpack(MAGIC).is_err()); // no end marker
     }
 }
+
+/// [`crate::Files`] over archive images: reads come from the files written
+/// so far in this run, then from the input image; writes are collected for
+/// the output image. This is what the unikernel uses with its two block
+/// devices.
+#[derive(Debug, Clone, Default)]
+pub struct ImageFiles {
+    inputs: Vec<(String, Vec<u8>)>,
+    outputs: Vec<(String, Vec<u8>)>,
+}
+
+impl ImageFiles {
+    /// Files from an input image.
+    pub fn from_image(img: &[u8]) -> Result<Self, Error> {
+        Ok(ImageFiles {
+            inputs: unpack(img)?,
+            outputs: Vec::new(),
+        })
+    }
+
+    /// The files written, in first-write order.
+    pub fn outputs(&self) -> &[(String, Vec<u8>)] {
+        &self.outputs
+    }
+
+    /// The output image.
+    pub fn output_image(&self) -> Result<Vec<u8>, Error> {
+        pack(&self.outputs)
+    }
+}
+
+impl crate::Files for ImageFiles {
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
+        self.outputs
+            .iter()
+            .chain(self.inputs.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+            .ok_or_else(|| {
+                Error(alloc::format!(
+                    "[ERROR]: Could not open {}: not in the input image",
+                    name
+                ))
+            })
+    }
+
+    fn write(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+        check_name(name)?;
+        match self.outputs.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = data.to_vec(),
+            None => self.outputs.push((name.to_string(), data.to_vec())),
+        }
+        Ok(())
+    }
+}
+
+/// Runs `commands` with the files of `input` and returns the output image.
+pub fn run_image(
+    commands: &str,
+    input: &[u8],
+    log: &mut dyn core::fmt::Write,
+) -> Result<Vec<u8>, Error> {
+    let mut files = ImageFiles::from_image(input)?;
+    crate::run(commands, &mut files, log)?;
+    files.output_image()
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn batch_through_images() {
+        let input = pack(&[
+            (
+                "s.fasta".to_string(),
+                b">a\nACGT\n>b\nACGA\n>c\nACGA\n".to_vec(),
+            ),
+            (
+                "s.count_table".to_string(),
+                b"Representative_Sequence\ttotal\na\t1\nb\t1\nc\t1\n".to_vec(),
+            ),
+        ])
+        .unwrap();
+        let mut log = String::new();
+        let out = run_image(
+            "#dist.seqs(fasta=s.fasta, cutoff=0.3); cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.3)",
+            &input,
+            &mut log,
+        )
+        .unwrap();
+        let files = unpack(&out).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["s.dist", "s.an.list"]);
+        assert_eq!(files[0].1, b"b a 0.25\nc a 0.25\nc b 0\n");
+        assert!(run_image("#dist.seqs(fasta=missing.fasta)", &input, &mut log).is_err());
+        assert!(run_image("#dist.seqs(fasta=s.fasta, outputdir=x)", &input, &mut log).is_err());
+    }
+}

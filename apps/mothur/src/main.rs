@@ -5,6 +5,7 @@
 //! corten-mothur "#dist.seqs(fasta=s.fasta, cutoff=0.03); cluster(column=s.dist, count=s.count_table, method=average)"
 //! corten-mothur pack IMAGE FILE...
 //! corten-mothur unpack IMAGE DIR
+//! corten-mothur run-image IN.img OUT.img "#dist.seqs(...)"   # as the unikernel does
 //! ```
 
 use corten_mothur::{archive, Error, Files};
@@ -27,7 +28,7 @@ impl Files for FsFiles {
 
 fn usage() -> Error {
     Error::new(
-        "usage: corten-mothur \"#dist.seqs(...); cluster(...)\" | corten-mothur pack IMAGE FILE... | corten-mothur unpack IMAGE DIR",
+        "usage: corten-mothur \"#dist.seqs(...); cluster(...)\" | corten-mothur pack IMAGE FILE... | corten-mothur unpack IMAGE DIR | corten-mothur run-image IN.img OUT.img \"#...\"",
     )
 }
 
@@ -58,11 +59,26 @@ fn unpack(image: &str, dir: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Runs a batch on an input image and writes the output image, exactly as
+/// the unikernel does with its block devices.
+fn run_image(input: &str, output: &str, commands: &str) -> Result<(), Error> {
+    let img = std::fs::read(input).map_err(|e| Error::new(format!("{}: {}", input, e)))?;
+    let mut log = String::new();
+    let r = archive::run_image(commands, &img, &mut log);
+    print!("{}", log);
+    let out = r?;
+    std::fs::write(output, out).map_err(|e| Error::new(format!("{}: {}", output, e)))
+}
+
 fn real_main(args: &[String]) -> Result<(), Error> {
     match args {
+        [cmd, input, output, commands] if cmd == "run-image" => run_image(input, output, commands),
         [cmd, image, inputs @ ..] if cmd == "pack" && !inputs.is_empty() => pack(image, inputs),
         [cmd, image, dir] if cmd == "unpack" => unpack(image, dir),
-        [cmd] if cmd != "pack" && cmd != "unpack" && !cmd.starts_with('-') => {
+        [cmd]
+            if !["pack", "unpack", "run-image"].contains(&cmd.as_str())
+                && !cmd.starts_with('-') =>
+        {
             let mut log = String::new();
             let r = corten_mothur::run(cmd, &mut FsFiles, &mut log);
             print!("{}", log);

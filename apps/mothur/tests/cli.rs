@@ -165,3 +165,51 @@ fn pack_unpack_round_trip() {
     fails_with(&d, &["unpack", "bad.img", "x"], "archive");
     fails_with(&d, &["pack", "dup.img", "s.fasta", "s.fasta"], "duplicate");
 }
+
+#[test]
+fn run_image_matches_direct_run() {
+    let d = scratch("image");
+    let fasta = ">a\nAC-GTACGT\n>b\nACGGTACGA\n>c\n..CGTACGT\n>d\nAC-GTACGT\n";
+    std::fs::write(d.join("s.fasta"), fasta).unwrap();
+    std::fs::write(
+        d.join("s.count_table"),
+        "Representative_Sequence\ttotal\na\t2\nb\t1\nc\t1\nd\t1\n",
+    )
+    .unwrap();
+    let cmds = "#dist.seqs(fasta=s.fasta, cutoff=0.5); cluster(column=s.dist, count=s.count_table, method=furthest, cutoff=0.5)";
+    assert!(run(&d, &["pack", "in.img", "s.fasta", "s.count_table"])
+        .status
+        .success());
+    let out = run(&d, &["run-image", "in.img", "out.img", cmds]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run(&d, &["unpack", "out.img", "img"]).status.success());
+    assert!(run(&d, &[cmds]).status.success());
+    for f in ["s.dist", "s.fn.list"] {
+        assert_eq!(
+            std::fs::read(d.join("img").join(f)).unwrap(),
+            std::fs::read(d.join(f)).unwrap(),
+            "{}",
+            f
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(d.join("img"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["s.dist", "s.fn.list"]);
+    fails_with(
+        &d,
+        &[
+            "run-image",
+            "in.img",
+            "x.img",
+            "#dist.seqs(fasta=nope.fasta)",
+        ],
+        "not in the input image",
+    );
+}

@@ -500,3 +500,17 @@ fn cluster_grouped_name_file_and_counts() {
         &cmds,
     );
 }
+
+#[test]
+fn dist_seqs_fasta_quirks() {
+    if skip().is_some() {
+        return;
+    }
+    // CRLF line ends, blank lines, a tab in a header, headers with a space
+    // after '>' (empty name: mothur drops the record), leading blanks and
+    // an inner space in sequence lines, a sequence over two lines.
+    let f = ">a desc\tx\r\nACGT-ACGT\r\n\r\n>  b\r\nACGTTACGT\r\n> c\nACGAACGT-\n>d\n  ACG TACGT\n>e\nAC\nGTNACGT\n";
+    let mut cmds = dist_commands("1.0");
+    cmds.truncate(6);
+    compare("quirks", &[("s.fasta", f.as_bytes())], &cmds);
+}
