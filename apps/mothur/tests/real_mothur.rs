@@ -354,6 +354,16 @@ fn cluster_column_all_methods() {
                 "#cluster(column=s.dist, name=s.names, method={}, cutoff=0.05)",
                 method
             ));
+            // default cutoff (0.15) and other precisions
+            cmds.push(format!(
+                "#cluster(column=s.dist, count=s.count_table, method={})",
+                method
+            ));
+            cmds.push(format!(
+                "#cluster(column=s.dist, name=s.names, method={}, precision=10, cutoff=0.12)",
+                method
+            ));
+            cmds.push(format!("#cluster(column=s.dist, count=s.count_table, method={}, precision=1000, cutoff=0.1)", method));
         }
         compare(
             tag,
