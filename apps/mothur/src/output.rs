@@ -30,7 +30,7 @@ pub enum Format {
 }
 
 /// Packs every sequence once with the data set's all-gap columns.
-fn ends_of(seqs: &[Seq]) -> (Vec<Packed>, Columns) {
+fn pack_all(seqs: &[Seq]) -> (Vec<Packed>, Columns) {
     let refs: Vec<&[u8]> = seqs.iter().map(|s| s.aligned.as_slice()).collect();
     let cols = Columns::of(&refs);
     (seqs.iter().map(|s| cols.pack(&s.aligned)).collect(), cols)
@@ -47,7 +47,7 @@ fn push_padded_name(out: &mut String, name: &str) {
 pub fn column(seqs: &[Seq], calc: &Calculator, cutoff: f64) -> (String, usize) {
     let mut out = String::new();
     let mut count = 0;
-    let (ends, cols) = ends_of(seqs);
+    let (ends, cols) = pack_all(seqs);
     for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         for (sj, ej) in seqs[..i].iter().zip(&ends) {
             let d = calc.distance_packed(&si.aligned, ei, &sj.aligned, ej, &cols);
@@ -69,7 +69,7 @@ pub fn column(seqs: &[Seq], calc: &Calculator, cutoff: f64) -> (String, usize) {
 pub fn lower_triangle(seqs: &[Seq], calc: &Calculator) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", seqs.len());
-    let (ends, cols) = ends_of(seqs);
+    let (ends, cols) = pack_all(seqs);
     for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         push_padded_name(&mut out, &si.name);
         for (sj, ej) in seqs[..i].iter().zip(&ends) {
@@ -89,7 +89,7 @@ pub fn lower_triangle(seqs: &[Seq], calc: &Calculator) -> String {
 pub fn square(seqs: &[Seq], calc: &Calculator) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", seqs.len());
-    let (ends, cols) = ends_of(seqs);
+    let (ends, cols) = pack_all(seqs);
     for (i, (si, ei)) in seqs.iter().zip(&ends).enumerate() {
         push_padded_name(&mut out, &si.name);
         out.push('\t');
