@@ -1,0 +1,179 @@
+//! The `dist.seqs` command: options, defaults and output names as in
+//! mothur 1.48 (`DistanceCommand`): `calc=onegap`, `countends=T`,
+//! `cutoff=1.0`, `output=column` (`phylip` means `lt`); `processors` and
+//! `seed` are accepted and ignored (one thread gives mothur's own order).
+//! Output goes to `[outputdir or fasta's dir][root]dist`,
+//! `[root]phylip.dist` or `[root]square.dist`.
+
+use crate::command::{parse_bool, parse_f32, parse_positive_int, Command, Current};
+use crate::dist::{Calc, Calculator};
+use crate::output::{self, Format};
+use crate::{err, fasta, paths, Error, Files};
+use alloc::string::String;
+use core::fmt::Write;
+
+const ALLOWED: &[&str] = &[
+    "fasta",
+    "oldfasta",
+    "column",
+    "output",
+    "calc",
+    "countends",
+    "fitcalc",
+    "compress",
+    "processors",
+    "cutoff",
+    "seed",
+    "inputdir",
+    "outputdir",
+];
+
+/// Parsed dist.seqs options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Input FASTA (after inputdir).
+    pub fasta: String,
+    /// Calculator.
+    pub calc: Calc,
+    /// Whether terminal gaps count.
+    pub countends: bool,
+    /// The cutoff as mothur's `float`.
+    pub cutoff: f32,
+    /// Output format.
+    pub format: Format,
+    /// `outputdir=`.
+    pub outputdir: Option<String>,
+}
+
+/// Reads the options of a dist.seqs command.
+pub fn options(cmd: &Command) -> Result<Options, Error> {
+    cmd.check_allowed(ALLOWED)?;
+    if cmd.get("oldfasta").is_some() || cmd.get("column").is_some() {
+        return err!(
+            "[ERROR]: dist.seqs: appending to a column file (oldfasta=, column=) is not supported."
+        );
+    }
+    if let Some(v) = cmd.get("fitcalc") {
+        if parse_bool("fitcalc", v)? {
+            return err!("[ERROR]: dist.seqs: fitcalc=T is not supported.");
+        }
+    }
+    if let Some(v) = cmd.get("compress") {
+        if parse_bool("compress", v)? {
+            return err!("[ERROR]: dist.seqs: compress=T is not supported.");
+        }
+    }
+    if let Some(v) = cmd.get("processors") {
+        parse_positive_int("processors", v)?;
+    }
+    if let Some(v) = cmd.get("seed") {
+        if v.parse::<i64>().is_err() {
+            return err!("[ERROR]: seed={} is not a whole number.", v);
+        }
+    }
+    let inputdir = cmd.get("inputdir");
+    let fasta = match cmd.get("fasta") {
+        Some(f) if !f.is_empty() => paths::with_inputdir(f, inputdir),
+        _ => return err!("You have no current fastafile and the fasta parameter is required."),
+    };
+    let calc = match cmd.get("calc").unwrap_or("onegap") {
+        "onegap" | "default" => Calc::OneGap,
+        "eachgap" => Calc::EachGap,
+        "nogaps" => Calc::NoGaps,
+        "jtt" | "pmb" | "pam" | "kimura" => {
+            return err!("[ERROR]: protein calculators (jtt, pmb, pam, kimura) are not supported.")
+        }
+        other => {
+            return err!(
+                "[ERROR]: {} is not a valid calc. Options are eachgap, onegap and nogaps.",
+                other
+            )
+        }
+    };
+    let countends = match cmd.get("countends") {
+        Some(v) => parse_bool("countends", v)?,
+        None => true,
+    };
+    let cutoff = match cmd.get("cutoff") {
+        Some(v) => parse_f32("cutoff", v)?,
+        None => 1.0,
+    };
+    let format = match cmd.get("output").unwrap_or("column") {
+        "column" => Format::Column,
+        "lt" | "phylip" => Format::Lt,
+        "square" => Format::Square,
+        other => {
+            return err!(
+                "[ERROR]: {} is not a valid output form. Options are column, lt and square.",
+                other
+            )
+        }
+    };
+    Ok(Options {
+        fasta,
+        calc,
+        countends,
+        cutoff,
+        format,
+        outputdir: cmd.get("outputdir").map(String::from),
+    })
+}
+
+/// The output file name for these options.
+pub fn output_file(o: &Options) -> String {
+    let tags: &[&str] = match o.format {
+        Format::Column => &["dist"],
+        Format::Lt => &["phylip", "dist"],
+        Format::Square => &["square", "dist"],
+    };
+    paths::output_name(&o.fasta, o.outputdir.as_deref(), tags)
+}
+
+/// Computes the distances of already-parsed sequences into the file text.
+pub fn compute(o: &Options, seqs: &[fasta::Seq]) -> Result<(String, usize), Error> {
+    fasta::check_for_distances(seqs)?;
+    let user_cut = f64::from(o.cutoff);
+    Ok(match o.format {
+        Format::Column => output::column(
+            seqs,
+            &Calculator::new(o.calc, o.countends, user_cut),
+            user_cut,
+        ),
+        Format::Lt => (
+            output::lower_triangle(seqs, &Calculator::new(o.calc, o.countends, 1.0)),
+            0,
+        ),
+        Format::Square => (
+            output::square(seqs, &Calculator::new(o.calc, o.countends, 1.0)),
+            0,
+        ),
+    })
+}
+
+/// Runs dist.seqs.
+pub fn run(
+    cmd: &Command,
+    current: &mut Current,
+    files: &mut dyn Files,
+    log: &mut dyn Write,
+) -> Result<(), Error> {
+    let o = options(cmd)?;
+    let data = files.read(&o.fasta)?;
+    let seqs = fasta::parse(&data)?;
+    let (text, below) = compute(&o, &seqs)?;
+    let out = output_file(&o);
+    files.write(&out, text.as_bytes())?;
+    if o.format == Format::Column {
+        let _ = writeln!(
+            log,
+            "{} distances below cutoff for {} sequences.",
+            below,
+            seqs.len()
+        );
+        current.column = Some(out.clone());
+    } else {
+        current.phylip = Some(out.clone());
+    }
+    let _ = writeln!(log, "\nOutput File Names:\n{}\n", out);
+    Ok(())
+}
