@@ -68,9 +68,10 @@ pub fn native_dir(root: &Path) -> PathBuf {
 
 /// Guest packages and the binaries each builds (installed as
 /// `BIN.spt/.hvt`).
-const GUEST_APPS: [(&str, &[&str]); 2] = [
+const GUEST_APPS: [(&str, &[&str]); 3] = [
     ("corten-atlas-uk", &["atlas", "openblas"]),
     ("corten-libc-test", &["libc_test"]),
+    ("corten-mothur-uk", &["mothur"]),
 ];
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
@@ -89,12 +90,14 @@ fn build_native(root: &Path) -> Result<(), String> {
             "corten-atlas",
             "--features",
             "native",
+            "--package",
+            "corten-mothur",
         ]),
         "cargo build of the native applications",
     )?;
     let out = native_dir(root);
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    for bin in ["atlas-native", "openblas-native"] {
+    for bin in ["atlas-native", "openblas-native", "corten-mothur"] {
         copy(&root.join("target/release").join(bin), &out.join(bin))?;
     }
     // The C runtime test against glibc, compiled with the same flags the
