@@ -1,4 +1,5 @@
-//! `cargo xtask bench [--quick] [--only spt|hvt] [--workload LABEL=KERNEL[:ARG]]...`:
+//! `cargo xtask bench [--quick] [--only spt|hvt] [--workload LABEL=KERNEL[:ARG]]...
+//! [--experiments-only | --no-experiments]`:
 //! the one benchmark entry point. Installs what the benchmarks need,
 //! builds what they measure (the release tenders and unikernels `cargo
 //! xtask build` makes, plus the musl static-pie corten-spt), then runs
@@ -13,7 +14,7 @@ use std::process::Command;
 
 use crate::deps::{self, Tool};
 use crate::guest::{self, Arch, Target};
-use crate::host;
+use crate::{apps, host};
 
 /// The static C library, checked by path: `have_command` joins the name
 /// to each PATH directory, and joining an absolute path yields the path
@@ -54,7 +55,7 @@ fn parse(args: &[String]) -> Result<BenchOptions, String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--quick" => o.pass.push(a.clone()),
+            "--quick" | "--experiments-only" | "--no-experiments" => o.pass.push(a.clone()),
             "--only" => {
                 let v = it.next().ok_or("--only needs a value (spt or hvt)")?;
                 if v != "spt" && v != "hvt" {
@@ -92,6 +93,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     // unikernel.
     host::build(root, true)?;
     guest::build_unikernels(root, Arch::host(), &Target::ALL, true).map_err(|e| e.to_string())?;
+    // The experiments' applications (docs/experiments.md).
+    apps::build(root)?;
     // The soft-float hvt builds: the same file runs on every hvt tender,
     // upstream's on PVM hosts included (see corten-bench's inventory).
     guest::build_unikernels_into(
@@ -141,6 +144,10 @@ mod tests {
             s(&["--workload", "big=/k.hvt"])
         );
         assert!(parse(&s(&["--workload"])).is_err());
+        assert_eq!(
+            parse(&s(&["--experiments-only"])).unwrap().pass,
+            s(&["--experiments-only"])
+        );
     }
 
     #[test]

@@ -48,10 +48,11 @@ commands:
   test-guest
             run the unit tests of the guest runtime (corten-rt) on this host
 
-  bench [--quick] [--only spt|hvt]
+  bench [--quick] [--only spt|hvt] [--experiments-only | --no-experiments]
             build, then run every benchmark side by side with upstream Solo5
-            when present (SOLO5_UPSTREAM_BIN, SOLO5_UPSTREAM_TESTS); writes
-            docs/benchmarks/ (--quick: about a minute, for smoke tests)
+            when present (SOLO5_UPSTREAM_BIN, SOLO5_UPSTREAM_TESTS), and the
+            experiments of docs/experiments.md (ATLAS, mothur); writes
+            docs/benchmarks/ (--quick: a few minutes, for smoke tests)
 
 build options:
   --debug               debug profile instead of release
