@@ -68,7 +68,13 @@ fn clean(dir: &Path, inputs: &[String]) -> Result<(), String> {
     for e in fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if !inputs.contains(&name) {
-            fs::remove_file(e.path()).map_err(|err| format!("{name}: {err}"))?;
+            let p = e.path();
+            let r = if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+            r.map_err(|err| format!("{name}: {err}"))?;
         }
     }
     Ok(())
@@ -268,13 +274,17 @@ pub fn measure(
         let dist_batch = format!(
             "#dist.seqs(fasta={stem}.fasta, calc=onegap, countends=F, cutoff=0.03, processors=1)"
         );
-        // cluster reads mothur's own distances (made once, untimed).
+        // cluster reads mothur's own distances (made once, untimed), with
+        // a wider cutoff so that clustering has more to do.
+        let prep_batch = format!(
+            "#dist.seqs(fasta={stem}.fasta, calc=onegap, countends=F, cutoff=0.10, processors=1)"
+        );
         let prep = scratch.join(format!("prep{n}"));
         write_inputs(
             &prep,
             &[(format!("{stem}.fasta"), fasta.clone().into_bytes())],
         )?;
-        run_timed(Command::new(&mothur).arg(&dist_batch).current_dir(&prep))
+        run_timed(Command::new(&mothur).arg(&prep_batch).current_dir(&prep))
             .map_err(|e| format!("mothur could not prepare the distances: {e}"))?;
         let dist = fs::read(prep.join(format!("{stem}.dist")))
             .map_err(|e| format!("mothur's {stem}.dist: {e}"))?;
@@ -286,7 +296,7 @@ pub fn measure(
             },
             Workload {
                 name: format!("cluster (average), {n} sequences"),
-                batch: format!("#cluster(column={stem}.dist, count={stem}.count_table, method=average, cutoff=0.03)"),
+                batch: format!("#cluster(column={stem}.dist, count={stem}.count_table, method=average, cutoff=0.10)"),
                 inputs: vec![
                     (format!("{stem}.dist"), dist),
                     (format!("{stem}.count_table"), count_table(&fasta).into_bytes()),
