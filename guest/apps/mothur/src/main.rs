@@ -9,7 +9,7 @@
 //! Block device `input` holds the input files as an archive
 //! (`corten-mothur pack in.img s.fasta`); every file the batch writes goes
 //! into an archive written to block device `output` (`corten-mothur unpack
-//! out.img DIR` gives the files mothur would have written): exactly what
+//! out.img DIR` gives the files mothur would have written): what
 //! `corten-mothur run-image in.img out.img BATCH` does natively. The
 //! archive format is in apps/mothur/README.md. Files written by one
 //! command of the batch can be read by the next (dist.seqs, then cluster).
@@ -36,16 +36,20 @@ fn device_error(what: &str, e: corten_rt::Error) -> Error {
     Error::new(format!("{what}: {e}"))
 }
 
-/// The whole contents of `disk`.
+/// The whole contents of `disk`, written once (no zero-fill first: every
+/// page a unikernel touches costs a fault, which is dear under
+/// virtualisation).
 fn read_all(disk: &BlockDevice) -> Result<Vec<u8>, Error> {
     let info = disk.info();
     let (bs, cap) = (info.block_size, info.capacity);
     let len = usize::try_from(cap).map_err(|_| Error::new("input device too large"))?;
-    let mut data = vec![0u8; len];
+    let mut data = Vec::with_capacity(len);
+    let mut sector = vec![0u8; bs as usize];
     let mut at = 0u64;
-    for chunk in data.chunks_mut(bs as usize) {
-        disk.read(at, chunk)
+    while at < cap {
+        disk.read(at, &mut sector)
             .map_err(|e| device_error("reading the input device", e))?;
+        data.extend_from_slice(&sector);
         at += bs;
     }
     Ok(data)
@@ -80,10 +84,16 @@ fn run(batch: &str) -> Result<(), Error> {
     let input = BlockDevice::acquire("input").map_err(|e| device_error("block device input", e))?;
     let output =
         BlockDevice::acquire("output").map_err(|e| device_error("block device output", e))?;
+    let image = read_all(&input)?;
+    let mut files = archive::ImageFiles::from_image(&image)?;
+    // Freed before the work starts, so that the work's allocations reuse
+    // these already-touched pages.
+    drop(image);
     let mut log = String::new();
-    let r = archive::run_image(batch, &read_all(&input)?, &mut log);
+    let r = corten_mothur::run(batch, &mut files, &mut log);
     corten_rt::console::write_str(&log);
-    write_all(&output, &r?)
+    r?;
+    write_all(&output, &files.output_image()?)
 }
 
 fn main(start: &corten_rt::Start) -> i32 {
