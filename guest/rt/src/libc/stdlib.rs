@@ -83,23 +83,38 @@ mod c {
         }
     }
 
+    /// The shared part of `strtol`/`strtoul`: parses, sets `*end`, and
+    /// gives (negative, magnitude, overflowed), or None (errno EINVAL) for
+    /// a bad base.
+    ///
+    /// # Safety
+    /// C `strto*` contract.
+    unsafe fn strto(
+        s: *const c_char,
+        end: *mut *mut c_char,
+        base: i32,
+    ) -> Option<(bool, u64, bool)> {
+        // SAFETY: C contract.
+        let text = unsafe { bytes(s) };
+        let parsed = u32::try_from(base)
+            .ok()
+            .and_then(|b| parse_integer(text, b));
+        // SAFETY: C contract.
+        unsafe { set_end(end, s, parsed.map_or(0, |p| p.3)) };
+        if parsed.is_none() {
+            set_errno(EINVAL);
+        }
+        parsed.map(|(neg, mag, over, _)| (neg, mag, over))
+    }
+
     /// # Safety
     /// C `strtol` contract.
     #[no_mangle]
     pub unsafe extern "C" fn strtol(s: *const c_char, end: *mut *mut c_char, base: i32) -> i64 {
         // SAFETY: C contract.
-        let text = unsafe { bytes(s) };
-        let Some((neg, mag, over, used)) = u32::try_from(base)
-            .ok()
-            .and_then(|b| parse_integer(text, b))
-        else {
-            set_errno(EINVAL);
-            // SAFETY: C contract.
-            unsafe { set_end(end, s, 0) };
+        let Some((neg, mag, over)) = (unsafe { strto(s, end, base) }) else {
             return 0;
         };
-        // SAFETY: C contract.
-        unsafe { set_end(end, s, used) };
         let limit = if neg { 1u64 << 63 } else { i64::MAX as u64 };
         if over || mag > limit {
             set_errno(ERANGE);
@@ -117,18 +132,9 @@ mod c {
     #[no_mangle]
     pub unsafe extern "C" fn strtoul(s: *const c_char, end: *mut *mut c_char, base: i32) -> u64 {
         // SAFETY: C contract.
-        let text = unsafe { bytes(s) };
-        let Some((neg, mag, over, used)) = u32::try_from(base)
-            .ok()
-            .and_then(|b| parse_integer(text, b))
-        else {
-            set_errno(EINVAL);
-            // SAFETY: C contract.
-            unsafe { set_end(end, s, 0) };
+        let Some((neg, mag, over)) = (unsafe { strto(s, end, base) }) else {
             return 0;
         };
-        // SAFETY: C contract.
-        unsafe { set_end(end, s, used) };
         if over {
             set_errno(ERANGE);
             return u64::MAX;
