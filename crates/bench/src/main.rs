@@ -159,11 +159,14 @@ fn run(o: &Options) -> Result<(), MainError> {
         .out
         .clone()
         .unwrap_or_else(|| o.root.join("docs/benchmarks"));
-    let command = if o.quick {
-        "cargo xtask bench --quick"
-    } else {
-        "cargo xtask bench"
-    };
+    let mut command = String::from("cargo xtask bench");
+    if o.quick {
+        command.push_str(" --quick");
+    }
+    if !o.tenders {
+        command.push_str(" --experiments-only");
+    }
+    let command = command.as_str();
     if o.tenders {
         run_tenders(o, &out, command)?;
     }

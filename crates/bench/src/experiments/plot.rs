@@ -31,6 +31,24 @@ fn nice_max(v: f64) -> f64 {
     10.0 * p
 }
 
+/// Decimals that show a tick step: 0.005 -> 3, 0.2 -> 1, 4 -> 0.
+fn tick_decimals(step: f64) -> usize {
+    if step.is_finite() && step > 0.0 {
+        (-step.log10().floor()).max(0.0) as usize
+    } else {
+        0
+    }
+}
+
+/// `v` with four significant digits.
+fn sig4(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let decimals = (3.0 - v.abs().log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
 /// Colour of a candidate by what it is.
 fn colour(label: &str) -> &'static str {
     if label.starts_with("native") || label.starts_with("mothur") {
@@ -116,17 +134,18 @@ pub fn app(app: &App, title: &str, marker: Option<(f64, &str)>) -> Option<String
                 );
                 let _ = writeln!(
                     s,
-                    r##"<line x1="{:.1}" y1="{mid:.1}" x2="{:.1}" y2="{mid:.1}" stroke="#000"/><text x="{:.1}" y="{:.1}" font-size="10">{:.3}</text>"##,
+                    r##"<line x1="{:.1}" y1="{mid:.1}" x2="{:.1}" y2="{mid:.1}" stroke="#000"/><text x="{:.1}" y="{:.1}" font-size="10">{}</text>"##,
                     x_of(sum.p10),
                     x_of(sum.p90),
                     x_of(sum.p90.max(sum.median)) + 4.0,
                     mid + 4.0,
-                    sum.median
+                    sig4(sum.median)
                 );
             }
             y += ROW_H;
         }
         // Axis with five ticks.
+        let decimals = tick_decimals(axis / 5.0);
         for k in 0..=5 {
             let v = axis * f64::from(k) / 5.0;
             let x = x_of(v);
@@ -134,11 +153,7 @@ pub fn app(app: &App, title: &str, marker: Option<(f64, &str)>) -> Option<String
                 s,
                 r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="9">{}</text>"##,
                 y + 11.0,
-                if axis >= 10.0 {
-                    format!("{v:.0}")
-                } else {
-                    format!("{v:.2}")
-                }
+                format!("{v:.decimals$}")
             );
         }
         if let Some((v, what)) = marker.filter(|_| c.unit == "GFLOP/s") {
@@ -168,5 +183,11 @@ mod tests {
         assert_eq!(nice_max(2.4), 2.5);
         assert_eq!(nice_max(0.31), 0.5);
         assert_eq!(esc("<a&b>"), "&lt;a&amp;b&gt;");
+        assert_eq!(tick_decimals(0.005), 3);
+        assert_eq!(tick_decimals(0.2), 1);
+        assert_eq!(tick_decimals(4.0), 0);
+        assert_eq!(sig4(0.003351), "0.003351");
+        assert_eq!(sig4(17.5), "17.50");
+        assert_eq!(sig4(108.9), "108.9");
     }
 }
