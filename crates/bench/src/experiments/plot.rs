@@ -151,9 +151,8 @@ pub fn app(app: &App, title: &str, marker: Option<(f64, &str)>) -> Option<String
             let x = x_of(v);
             let _ = writeln!(
                 s,
-                r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="9">{}</text>"##,
+                r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="9">{v:.decimals$}</text>"##,
                 y + 11.0,
-                format!("{v:.decimals$}")
             );
         }
         if let Some((v, what)) = marker.filter(|_| c.unit == "GFLOP/s") {
