@@ -15,14 +15,15 @@ use super::format::{self, Out};
 use super::va::{variadic, VaList, VaListTag};
 use crate::cell::Exclusive;
 
-/// A C stream. Opaque to C code.
+/// A C stream. Opaque to C code; the two streams are told apart by
+/// address (the field only gives them distinct ones).
 #[repr(C)]
 pub struct File {
-    buffered: bool,
+    _fd: i32,
 }
 
-static STDOUT_FILE: File = File { buffered: true };
-static STDERR_FILE: File = File { buffered: false };
+static STDOUT_FILE: File = File { _fd: 1 };
+static STDERR_FILE: File = File { _fd: 2 };
 
 /// C's `FILE *stdout` and `FILE *stderr` (variables, as in glibc).
 #[no_mangle]
@@ -46,9 +47,9 @@ pub(crate) fn flush_stdout() {
 }
 
 fn is_buffered(f: *const File) -> bool {
-    // SAFETY: C passes one of our two streams (there is no fopen); a null
-    // or foreign pointer is treated as unbuffered without reading it.
-    !f.is_null() && (core::ptr::eq(f, &STDOUT_FILE) || unsafe { (*f).buffered })
+    // Only the address is compared: C can only hold our two streams
+    // (there is no fopen), and anything else is never dereferenced.
+    core::ptr::eq(f, &STDOUT_FILE)
 }
 
 /// A sink for one C call: buffered streams collect into the line buffer
