@@ -4,7 +4,7 @@
 //!
 //! Supported: flags `-+ #0`, width and precision (numbers or `*`), length
 //! modifiers `hh h l ll j z t L q`, conversions `d i u o x X c s p f F e E
-//! g G %`. Floats are correctly rounded (core's exact decimal conversion,
+//! g G %` (`%lc`/`%ls`, wide characters, are refused). Floats are correctly rounded (core's exact decimal conversion,
 //! ties to even, as glibc in the default rounding mode). `%n` (a write
 //! through a pointer, the classic format-string exploit) and `%a`/`%A` are
 //! refused: [`format`] returns [`Unsupported`] and the caller aborts with
@@ -178,6 +178,10 @@ pub fn format(
             break;
         };
         i += 1;
+        // Wide characters and strings (`%lc`, `%ls`) are not supported.
+        if matches!(conv, b'c' | b's') && len == Length::Long {
+            return Err(Unsupported(conv));
+        }
         match conv {
             b'%' => w.put(b"%"),
             b'd' | b'i' => {
@@ -591,7 +595,14 @@ mod tests {
     fn refuses_n_and_hex_floats() {
         let mut out = Vec::new();
         let mut none = |_: u64, _: Option<usize>| -> &'static [u8] { b"" };
-        for (f, c) in [("%n", b'n'), ("%a", b'a'), ("x%A", b'A'), ("%k", b'k')] {
+        for (f, c) in [
+            ("%n", b'n'),
+            ("%a", b'a'),
+            ("x%A", b'A'),
+            ("%k", b'k'),
+            ("%ls", b's'),
+            ("%lc", b'c'),
+        ] {
             let r = format(
                 f.as_bytes(),
                 &mut List(vec![A::I(0), A::F(0.0)], 0),
