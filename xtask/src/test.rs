@@ -88,6 +88,8 @@ pub fn run(root: &Path) -> Result<(), String> {
             "hostile_corten",
             "--test",
             "cli",
+            "--test",
+            "closed_stdio",
         ],
         &[env.as_slice(), &[("CORTEN_SPT", spt.as_os_str())]].concat(),
     ));
@@ -102,6 +104,8 @@ pub fn run(root: &Path) -> Result<(), String> {
             "hostile_corten",
             "--test",
             "urunc",
+            "--test",
+            "closed_stdio",
         ],
         &[env.as_slice(), &[("CORTEN_HVT_TENDER", hvt.as_os_str())]].concat(),
     ));

@@ -17,6 +17,7 @@ pub mod devices;
 pub mod diag;
 mod front;
 pub mod kernel;
+pub mod stdio;
 pub mod tap;
 
 pub use front::{front_end, Invocation};

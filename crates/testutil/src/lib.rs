@@ -2,13 +2,15 @@
 //! corten-spt and corten-hvt; never part of a tender): running a program
 //! with a timeout and checking how it ended ([`process`]), and network
 //! plumbing in a private namespace ([`net`]), finding the test unikernels
-//! ([`unikernels`]) and reading the hostile ones' case lists ([`hostile`]).
+//! ([`unikernels`]), reading the hostile ones' case lists ([`hostile`]) and
+//! starting tenders as hostile launchers do ([`launcher`]).
 //!
 //! Test code: it panics (fails the test) on anything unexpected.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod hostile;
+pub mod launcher;
 pub mod net;
 pub mod process;
 pub mod unikernels;

@@ -1,0 +1,19 @@
+//! A launcher that closes standard descriptors must not make a disk the
+//! console: the tender reopens closed ones on /dev/null before it opens
+//! anything (corten_tender::stdio).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{tender, unikernel};
+use corten_testutil::Source;
+
+#[test]
+fn closed_standard_descriptors_never_reach_a_disk() {
+    if !corten_testutil::kvm_or_skip("closed standard descriptors") {
+        return;
+    }
+    let kernel = unikernel(Source::Corten, "hostile_blk").unwrap();
+    corten_testutil::launcher::closed_descriptors_never_reach_a_disk(&tender(), &kernel, "blk-ok");
+}

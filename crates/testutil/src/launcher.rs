@@ -1,0 +1,66 @@
+//! Hostile launchers: a tender started with standard descriptors closed.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::{wait_with_timeout, TempDir};
+
+/// Runs `tender ARGS` through `sh -c 'exec ... REDIRS'`, so the shell's
+/// redirections (`>&-` and so on) close descriptors before the tender
+/// starts; returns the exit status.
+pub fn run_with_closed(tender: &Path, redirs: &str, args: &[String]) -> i32 {
+    let mut script = String::from("exec \"$0\"");
+    for i in 1..=args.len() {
+        script.push_str(&format!(" \"${i}\""));
+    }
+    script.push(' ');
+    script.push_str(redirs);
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg(tender).args(args);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(60)).status
+}
+
+/// With every combination of closed standard descriptors, `tender` runs
+/// `kernel` (a unikernel with block device `storage`) with `ok_case`
+/// successfully and fails a bad option with status 1 — and neither the
+/// disk nor the kernel file is ever written (console output or an error
+/// message landing in a file that took a standard descriptor's number).
+pub fn closed_descriptors_never_reach_a_disk(tender: &Path, kernel: &Path, ok_case: &str) {
+    let dir = TempDir::new("closed-stdio");
+    let kernel_before = std::fs::read(kernel).unwrap();
+    for redirs in ["<&- >&-", ">&-", ">&- 2>&-", "<&- >&- 2>&-", "2>&-", "<&-"] {
+        let disk = dir.file("d.img", 1 << 20, 0);
+        let storage = format!("--block:storage={}", disk.display());
+        let good = [
+            storage.clone(),
+            kernel.display().to_string(),
+            ok_case.to_owned(),
+        ];
+        assert_eq!(
+            run_with_closed(tender, redirs, &good),
+            0,
+            "{redirs}: the control case must still succeed"
+        );
+        let bad = [storage, "--mem=x".to_owned(), kernel.display().to_string()];
+        assert_eq!(
+            run_with_closed(tender, redirs, &bad),
+            1,
+            "{redirs}: a bad option is still an error"
+        );
+        let after = std::fs::read(&disk).unwrap();
+        assert_eq!(after.len(), 1 << 20, "{redirs}: the disk changed size");
+        assert!(
+            after.iter().all(|&b| b == 0),
+            "{redirs}: the disk was written"
+        );
+        assert_eq!(
+            std::fs::read(kernel).unwrap(),
+            kernel_before,
+            "{redirs}: the kernel file changed"
+        );
+    }
+}
