@@ -22,6 +22,7 @@ mod error;
 mod header;
 mod load;
 pub mod note;
+mod open;
 mod raw;
 mod read;
 mod segment;
@@ -30,6 +31,7 @@ pub use arch::Arch;
 pub use corten_abi::note::{Abi1Info, AbiTarget};
 pub use error::{ElfError, Place, Problem, Solo5Note};
 pub use note::NoteLocation;
+pub use open::open_image;
 pub use read::ReadAt;
 pub use segment::{Prot, Segment};
 

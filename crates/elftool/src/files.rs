@@ -49,11 +49,8 @@ impl Image {
             path: display(path),
             source,
         };
-        let file = File::open(path).map_err(fail)?;
+        let file = corten_elf::open_image(path).map_err(fail)?;
         let meta = file.metadata().map_err(fail)?;
-        if meta.is_dir() {
-            return Err(fail(io::Error::from_raw_os_error(libc::EISDIR)));
-        }
         Ok(Image {
             file,
             size: meta.len(),

@@ -454,3 +454,15 @@ fn help_and_version() {
         )
     );
 }
+
+#[test]
+fn images_that_are_not_regular_files_are_refused_without_hanging() {
+    let d = corten_testutil::TempDir::new("elftool-nonregular");
+    for (path, phrase) in corten_testutil::launcher::non_regular_files(&d) {
+        for command in ["query-manifest", "query-abi", "validate"] {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_corten-elftool"));
+            cmd.arg(command);
+            corten_testutil::launcher::refuses_quickly(cmd, &path, phrase);
+        }
+    }
+}

@@ -113,3 +113,12 @@ fn tender_is_position_independent() {
         "e_type must be ET_DYN (PIE)"
     );
 }
+
+#[test]
+fn kernels_that_are_not_regular_files_are_refused_without_hanging() {
+    let d = TempDir::new("nonregular");
+    for (path, phrase) in corten_testutil::launcher::non_regular_files(&d) {
+        let cmd = std::process::Command::new(common::tender());
+        corten_testutil::launcher::refuses_quickly(cmd, &path, phrase);
+    }
+}

@@ -38,7 +38,7 @@ pub struct Kernel {
 /// built for `target` at ABI `abi_version`, with a valid manifest.
 pub fn open(path: &OsStr, target: AbiTarget, abi_version: u32) -> Result<Kernel, KernelError> {
     let shown = path.to_string_lossy().into_owned();
-    let file = File::open(path).map_err(|source| KernelError::Open {
+    let file = corten_elf::open_image(path).map_err(|source| KernelError::Open {
         path: shown.clone(),
         source,
     })?;

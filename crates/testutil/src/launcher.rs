@@ -64,3 +64,38 @@ pub fn closed_descriptors_never_reach_a_disk(tender: &Path, kernel: &Path, ok_ca
         );
     }
 }
+
+/// Paths that are not regular files, each with the word the refusal must
+/// contain: a FIFO nobody writes to (opening it for reading would block
+/// forever), a directory and a character device. The FIFO lives in `dir`.
+pub fn non_regular_files(dir: &TempDir) -> Vec<(std::path::PathBuf, &'static str)> {
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    vec![
+        (fifo, "FIFO (named pipe), not a regular file"),
+        (dir.path().to_path_buf(), "Is a directory"),
+        (
+            std::path::PathBuf::from("/dev/null"),
+            "character device, not a regular file",
+        ),
+    ]
+}
+
+/// Runs `cmd` with `arg` appended and checks it ends within 10 s with
+/// status 1 and `phrase` on stderr (never a hang on a FIFO).
+pub fn refuses_quickly(mut cmd: Command, arg: &Path, phrase: &str) {
+    cmd.arg(arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let o = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(10));
+    assert_eq!(o.status, 1, "{}: {}", arg.display(), o.output());
+    assert!(
+        o.stderr.contains(phrase),
+        "{}: expected `{phrase}` in: {}",
+        arg.display(),
+        o.stderr
+    );
+}
