@@ -19,6 +19,11 @@ pub enum OpenError {
     Source { path: String, source: io::Error },
     #[error("{path}: Could not open for writing: {}", os_message(.source))]
     Output { path: String, source: io::Error },
+    #[error(
+        "standard output is closed: the {what} would be lost; run with stdout open \
+         (or redirect it, e.g. to a file)"
+    )]
+    StdoutClosed { what: &'static str },
 }
 
 /// An OS error as strerror(3) words it, without Rust's " (os error N)".

@@ -14,6 +14,7 @@ mod gen;
 mod query;
 mod sandbox;
 mod selftest;
+mod stdio;
 mod validate;
 
 use std::ffi::OsString;
@@ -75,7 +76,19 @@ fn name(path: &OsString) -> String {
 
 impl Job {
     /// Opens the files of `command` (in upstream's order: source, output).
+    /// A command whose result goes to a standard output the launcher
+    /// closed fails here, before any work.
     fn open(command: Command) -> Result<Option<Job>, OpenError> {
+        let to_stdout = match &command {
+            Command::GenManifest { output, .. } => (output == "-").then_some("generated manifest"),
+            Command::QueryManifest { .. } => Some("manifest"),
+            Command::QueryAbi { .. } => Some("ABI information"),
+            Command::Validate { .. } => Some("verdict"),
+            Command::Help | Command::Version => None,
+        };
+        if let Some(what) = to_stdout.filter(|_| stdio::stdout_was_closed()) {
+            return Err(OpenError::StdoutClosed { what });
+        }
         Ok(Some(match command {
             Command::GenManifest {
                 format,

@@ -466,3 +466,50 @@ fn images_that_are_not_regular_files_are_refused_without_hanging() {
         }
     }
 }
+
+#[test]
+fn results_for_a_closed_stdout_are_an_error_not_a_silent_success() {
+    use corten_testutil::launcher::run_with_closed;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_corten-elftool"));
+    let dir = scratch("closed-stdout");
+    let kernel = write_file(
+        &dir,
+        "k.hvt",
+        &unikernel(host_machine(), &abi1_note(1, 2), &gen_note("empty.json")),
+    );
+    let manifest = write_file(
+        &dir,
+        "m.json",
+        br#"{"type":"solo5.manifest","version":1,"devices":[]}"#,
+    );
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    for args in [
+        s(&["query-manifest", &kernel]),
+        s(&["query-abi", &kernel]),
+        s(&["validate", &kernel]),
+        s(&["gen-manifest", &manifest, "-"]),
+    ] {
+        let o = run_with_closed(bin, ">&-", &args);
+        assert_eq!(o.status, 1, "{args:?}: {}", o.output());
+        assert!(
+            o.stderr.contains("standard output is closed"),
+            "{args:?}: {}",
+            o.stderr
+        );
+        // Closed stderr too: still a failure, never a silent 0.
+        assert_eq!(
+            run_with_closed(bin, ">&- 2>&-", &args).status,
+            1,
+            "{args:?}"
+        );
+        // An intentional /dev/null is not an error.
+        let o = run_with_closed(bin, ">/dev/null", &args);
+        assert_eq!(o.status, 0, "{args:?}: {}", o.output());
+    }
+    // A file output needs no stdout.
+    let out = dir.join("m.c").display().to_string();
+    assert_eq!(
+        run_with_closed(bin, ">&-", &s(&["gen-manifest", &manifest, &out])).status,
+        0
+    );
+}

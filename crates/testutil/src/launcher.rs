@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::{wait_with_timeout, TempDir};
 
-/// Runs `tender ARGS` through `sh -c 'exec ... REDIRS'`, so the shell's
-/// redirections (`>&-` and so on) close descriptors before the tender
-/// starts; returns the exit status.
-pub fn run_with_closed(tender: &Path, redirs: &str, args: &[String]) -> i32 {
+/// Runs `program ARGS` through `sh -c 'exec ... REDIRS'`, so the shell's
+/// redirections (`>&-` and so on) close descriptors before the program
+/// starts.
+pub fn run_with_closed(program: &Path, redirs: &str, args: &[String]) -> crate::Outcome {
     let mut script = String::from("exec \"$0\"");
     for i in 1..=args.len() {
         script.push_str(&format!(" \"${i}\""));
@@ -17,11 +17,11 @@ pub fn run_with_closed(tender: &Path, redirs: &str, args: &[String]) -> i32 {
     script.push(' ');
     script.push_str(redirs);
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(script).arg(tender).args(args);
+    cmd.arg("-c").arg(script).arg(program).args(args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(60)).status
+    wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(60))
 }
 
 /// With every combination of closed standard descriptors, `tender` runs
@@ -41,13 +41,13 @@ pub fn closed_descriptors_never_reach_a_disk(tender: &Path, kernel: &Path, ok_ca
             ok_case.to_owned(),
         ];
         assert_eq!(
-            run_with_closed(tender, redirs, &good),
+            run_with_closed(tender, redirs, &good).status,
             0,
             "{redirs}: the control case must still succeed"
         );
         let bad = [storage, "--mem=x".to_owned(), kernel.display().to_string()];
         assert_eq!(
-            run_with_closed(tender, redirs, &bad),
+            run_with_closed(tender, redirs, &bad).status,
             1,
             "{redirs}: a bad option is still an error"
         );
