@@ -89,7 +89,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             "--test",
             "cli",
             "--test",
-            "closed_stdio",
+            "launcher",
         ],
         &[env.as_slice(), &[("CORTEN_SPT", spt.as_os_str())]].concat(),
     ));
@@ -105,7 +105,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             "--test",
             "urunc",
             "--test",
-            "closed_stdio",
+            "launcher",
         ],
         &[env.as_slice(), &[("CORTEN_HVT_TENDER", hvt.as_os_str())]].concat(),
     ));

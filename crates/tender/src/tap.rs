@@ -53,6 +53,8 @@ pub enum TapError {
     FdNotOpen { fd: i32 },
     #[error("Could not attach interface: @{fd}: descriptor {fd} is a regular file or directory, not a network device")]
     FdNotDevice { fd: i32 },
+    #[error("Could not attach interface: @{fd}: descriptor {fd} is a pipe or FIFO, not a network device; pass a tap descriptor (or a datagram socket)")]
+    FdPipe { fd: i32 },
     #[error("Could not attach interface: @{fd}: {what}: {source}")]
     FdIo {
         fd: i32,
@@ -238,6 +240,11 @@ fn attach_fd(fd: i32) -> Result<Tap, TapError> {
     if fmt == libc::S_IFREG || fmt == libc::S_IFDIR {
         return Err(TapError::FdNotDevice { fd });
     }
+    // A pipe has no frames: once its writer closes, it is readable
+    // forever with nothing to read, and a guest waiting for packets spins.
+    if fmt == libc::S_IFIFO {
+        return Err(TapError::FdPipe { fd });
+    }
     let on: libc::c_int = 1;
     // SAFETY: FIONBIO reads one int; sets O_NONBLOCK on an open descriptor.
     if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
@@ -334,6 +341,15 @@ mod tests {
         let f = std::fs::File::open("/proc/self/exe").unwrap();
         let e = attach(&TapSource::Fd(f.as_raw_fd())).unwrap_err();
         assert!(matches!(e, TapError::FdNotDevice { .. }), "{e}");
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills the two-element array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let e = attach(&TapSource::Fd(fds[0])).unwrap_err();
+        assert!(matches!(e, TapError::FdPipe { fd } if fd == fds[0]), "{e}");
+        for fd in fds {
+            // SAFETY: closing the pipe made above.
+            unsafe { libc::close(fd) };
+        }
     }
 
     #[test]

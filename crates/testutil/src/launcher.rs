@@ -99,3 +99,24 @@ pub fn refuses_quickly(mut cmd: Command, arg: &Path, phrase: &str) {
         o.stderr
     );
 }
+
+/// A pipe handed over as a network device (`--net:service0=@0` with stdin
+/// a pipe, `@1` with stdout one) is refused at once with a message,
+/// instead of a guest spinning on a descriptor that never yields a frame.
+pub fn pipe_as_network_device_is_refused(tender: &Path, net_kernel: &Path) {
+    for fd in ["@0", "@1"] {
+        let mut cmd = Command::new(tender);
+        cmd.arg(format!("--net:service0={fd}"))
+            .arg(net_kernel)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let o = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(10));
+        assert_eq!(o.status, 1, "{fd}: {}", o.output());
+        assert!(
+            o.stderr.contains("is a pipe or FIFO, not a network device"),
+            "{fd}: {}",
+            o.stderr
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Hostile launchers: closed standard descriptors must not make a disk the
 //! console (the tender reopens them on /dev/null before it opens anything,
-//! corten_tender::stdio), and a kernel path naming a FIFO, a directory or
-//! a device is refused at once (corten_elf::open_image).
+//! corten_tender::stdio); a kernel path naming a FIFO, a directory or a
+//! device is refused at once (corten_elf::open_image); a pipe passed as a
+//! network device is refused (it would make a waiting guest spin).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,4 +28,10 @@ fn kernels_that_are_not_regular_files_are_refused_without_hanging() {
         let cmd = std::process::Command::new(tender());
         corten_testutil::launcher::refuses_quickly(cmd, &path, phrase);
     }
+}
+
+#[test]
+fn a_pipe_is_not_a_network_device() {
+    let kernel = unikernel(Source::Corten, "net").unwrap();
+    corten_testutil::launcher::pipe_as_network_device_is_refused(&tender(), &kernel);
 }
