@@ -11,25 +11,30 @@
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-
-/// `O_NONBLOCK` on Linux (every architecture Corten supports).
-const O_NONBLOCK: i32 = 0o4000;
-/// `O_CLOEXEC` on Linux: the image is never handed to a child.
-const O_CLOEXEC: i32 = 0o2000000;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 
 /// What a non-regular file is, for the message.
-fn kind(t: std::fs::FileType) -> &'static str {
-    if t.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
+fn kind(mode: libc::mode_t) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFIFO => "a FIFO (named pipe)",
+        libc::S_IFSOCK => "a socket",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        _ => "not a regular file",
+    }
+}
+
+/// The file's mode, by fstat(2): std's `metadata()` uses statx(2), which
+/// launchers that confine the tender before it starts (urunc) forbid.
+fn mode(file: &File) -> io::Result<libc::mode_t> {
+    // SAFETY: an all-zero `struct stat` is valid; fstat fills it in.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer and the descriptor is open.
+    if unsafe { libc::fstat(file.as_raw_fd(), &mut st) } == 0 {
+        Ok(st.st_mode)
     } else {
-        "not a regular file"
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -39,19 +44,17 @@ fn kind(t: std::fs::FileType) -> &'static str {
 pub fn open_image(path: &OsStr) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(O_NONBLOCK | O_CLOEXEC)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)?;
-    let t = file.metadata()?.file_type();
-    if t.is_file() {
-        Ok(file)
-    } else if t.is_dir() {
+    let mode = mode(&file)?;
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => Ok(file),
         // The system's own words, as upstream's tools report it.
-        Err(io::Error::from_raw_os_error(21 /* EISDIR */))
-    } else {
-        Err(io::Error::other(format!(
+        libc::S_IFDIR => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+        _ => Err(io::Error::other(format!(
             "it is {}, not a regular file: give the unikernel's ELF file",
-            kind(t)
-        )))
+            kind(mode)
+        ))),
     }
 }
 
@@ -67,7 +70,7 @@ mod tests {
         let fifo = dir.join("f");
         let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: mkfifo on a NUL-terminated path we own.
-        assert_eq!(unsafe { mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let e = open_image(fifo.as_os_str()).unwrap_err();
         assert!(e.to_string().contains("FIFO"), "{e}");
         let e = open_image(dir.as_os_str()).unwrap_err();
@@ -78,9 +81,5 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         assert!(open_image(file.as_os_str()).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    extern "C" {
-        fn mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
     }
 }

@@ -11,8 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn record() {
-    // SAFETY: F_GETFD only reads descriptor 1's flags.
-    let closed = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFD) } == -1;
+    // fstat, not fcntl: launchers' allow-lists (urunc's) have only fstat.
+    // SAFETY: an all-zero `struct stat` is valid; fstat fills it in.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer for the whole call.
+    let closed = unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) } == -1
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
     STDOUT_CLOSED.store(closed, Ordering::Relaxed);
 }
 

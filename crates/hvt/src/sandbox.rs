@@ -27,9 +27,31 @@ use corten_sandbox::{
 
 use crate::vm::{kvm_ioctl, IoctlDir};
 
-/// The tender's seccomp state, from /proc alone (see the module docs).
+/// The tender's seccomp state: from /proc; without /proc, from
+/// `prctl(PR_GET_SECCOMP)` probed under a SIGSYS handler, so that a
+/// launcher's trapping filter (urunc's) is recognised and an unconfined
+/// tender still installs its own filter (it must never run unfiltered
+/// just because /proc is missing).
 pub fn detect() -> Confinement {
-    corten_sandbox::confinement()
+    match corten_sandbox::confinement() {
+        Confinement::Unknown { reason } => from_probe(reason),
+        known => known,
+    }
+}
+
+fn from_probe(proc_reason: String) -> Confinement {
+    match corten_sandbox::seccomp_mode() {
+        Ok(r) if r.mode == corten_sandbox::SeccompMode::Disabled => Confinement::Unconfined,
+        // Filtered (the probe returned 2, or a filter trapped or refused
+        // it): a launcher confines the tender.
+        Ok(r) => Confinement::Confined(corten_sandbox::ProcStatus {
+            mode: r.mode,
+            filters: None,
+        }),
+        Err(e) => Confinement::Unknown {
+            reason: format!("{proc_reason}; and probing with prctl failed: {e}"),
+        },
+    }
 }
 
 /// The descriptors the run loop uses, which the filter pins.

@@ -359,9 +359,14 @@ fn enter_sandbox(d: &Diag, policy: &sandbox::Policy, confinement: &Confinement) 
              without adding one, since the outer filter may forbid installing another",
             status.mode.as_raw()
         )),
-        Confinement::Unknown { reason } => d.warn(format_args!(
-            "cannot tell whether a seccomp filter already confines this process ({reason}); \
-             assuming the launcher confined it (as urunc does) and running without adding one"
-        )),
+        // Fail closed: when nothing can tell, install the filter (if an
+        // outer filter forbids that, the run ends here with its message).
+        Confinement::Unknown { reason } => {
+            d.warn(format_args!(
+                "cannot tell whether a seccomp filter already confines this process ({reason}); \
+                 installing the tender's own"
+            ));
+            policy.install().unwrap_or_else(|e| d.fatal(e))
+        }
     }
 }

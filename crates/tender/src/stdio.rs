@@ -18,8 +18,12 @@ const DEV_NULL: &CStr = c"/dev/null";
 /// does not land on the descriptor it must fill.
 pub fn reserve() -> Result<(), std::io::Error> {
     for fd in 0..=2 {
-        // SAFETY: F_GETFD only reads the descriptor's flags.
-        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+        // fstat, not fcntl: launchers that confine the tender before it
+        // starts (urunc) allow fstat and forbid fcntl.
+        // SAFETY: an all-zero `struct stat` is valid; fstat fills it in.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is a valid out-pointer for the whole call.
+        let closed = unsafe { libc::fstat(fd, &mut st) } == -1
             && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
         if !closed {
             continue;
