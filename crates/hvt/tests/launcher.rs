@@ -91,3 +91,12 @@ fn without_proc_the_tender_still_installs_its_filter() {
     );
     assert!(!o.stderr.contains("without adding one"), "{}", o.stderr);
 }
+
+#[test]
+fn a_disk_locked_by_another_process_is_refused() {
+    if !corten_testutil::kvm_or_skip("locked disk") {
+        return;
+    }
+    let kernel = unikernel(Source::Corten, "hostile_blk").unwrap();
+    corten_testutil::launcher::a_locked_disk_is_refused(&tender(), &kernel, "blk-ok");
+}

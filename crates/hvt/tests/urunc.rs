@@ -172,3 +172,34 @@ fn network_device_under_urunc_filter() {
 fn network_device_after_pivot_root_under_urunc_filter() {
     network_device(true);
 }
+
+/// A block device under urunc's filter, which has no flock(2): the tender
+/// cannot lock the disk, says so, and runs.
+#[test]
+fn block_device_under_urunc_filter_without_flock() {
+    if !kvm_or_skip("urunc launch") {
+        return;
+    }
+    let Some(k) = unikernel(Source::Corten, "hostile_blk") else {
+        return;
+    };
+    let dir = TempDir::new("urunc-blk");
+    let disk = dir.file("d.img", 1 << 20, 0);
+    let storage = format!("--block:storage={}", disk.display());
+    let mut cmd = common::command([
+        "--mem=512".as_ref(),
+        storage.as_ref(),
+        k.as_os_str(),
+        "blk-ok".as_ref(),
+    ]);
+    confine(&mut cmd);
+    let o = wait_with_timeout(cmd.spawn().expect("spawn"), Duration::from_secs(60));
+    assert_eq!(o.status, 0, "{}", o.output());
+    assert!(
+        o.stderr
+            .contains("not locked against use by another tender")
+            && o.stderr.contains("does not allow flock"),
+        "{}",
+        o.stderr
+    );
+}

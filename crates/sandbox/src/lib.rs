@@ -398,3 +398,61 @@ mod tests {
         );
     }
 }
+
+/// What an exclusive, non-blocking `flock(2)` on a descriptor did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlockOutcome {
+    /// The lock is ours.
+    Locked,
+    /// Another open file (another process, typically) holds a lock.
+    Busy,
+    /// The lock could not be tried, and why (a launcher's seccomp filter
+    /// trapped or refused the call, or the file system has no locks).
+    Unavailable(String),
+}
+
+/// Tries `flock(fd, LOCK_EX | LOCK_NB)` under the SIGSYS guard, so that a
+/// launcher whose filter traps `flock` (urunc's list lacks it) does not end
+/// the process: that case is reported as [`FlockOutcome::Unavailable`].
+pub fn flock_exclusive(fd: std::os::fd::RawFd) -> Result<FlockOutcome, SandboxError> {
+    let outcome = probe::guarded(|| {
+        // SAFETY: flock on a descriptor the caller owns; no memory is
+        // passed.
+        libc::c_long::from(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) })
+    })
+    .map_err(SandboxError::SigAction)?;
+    Ok(match outcome {
+        Outcome::Returned(_) => FlockOutcome::Locked,
+        Outcome::Failed(libc::EWOULDBLOCK) => FlockOutcome::Busy,
+        Outcome::Failed(e) => {
+            FlockOutcome::Unavailable(format!("flock failed: {}", io::Error::from_raw_os_error(e)))
+        }
+        Outcome::Trapped => FlockOutcome::Unavailable(
+            "the launcher's seccomp filter does not allow flock(2)".to_owned(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod flock_tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn second_lock_on_another_open_file_is_busy() {
+        let p = std::env::temp_dir().join(format!("corten-flock-{}", std::process::id()));
+        std::fs::write(&p, b"x").unwrap();
+        let a = std::fs::File::open(&p).unwrap();
+        let b = std::fs::File::open(&p).unwrap();
+        assert_eq!(
+            flock_exclusive(a.as_raw_fd()).unwrap(),
+            FlockOutcome::Locked
+        );
+        assert_eq!(flock_exclusive(b.as_raw_fd()).unwrap(), FlockOutcome::Busy);
+        assert!(matches!(
+            flock_exclusive(987_654).unwrap(),
+            FlockOutcome::Unavailable(_)
+        ));
+        std::fs::remove_file(&p).unwrap();
+    }
+}

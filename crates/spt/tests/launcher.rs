@@ -26,3 +26,9 @@ fn a_pipe_is_not_a_network_device() {
     let kernel = unikernel(Source::Corten, "net").unwrap();
     corten_testutil::launcher::pipe_as_network_device_is_refused(&tender(), &kernel);
 }
+
+#[test]
+fn a_disk_locked_by_another_process_is_refused() {
+    let kernel = unikernel(Source::Corten, "hostile_blk").unwrap();
+    corten_testutil::launcher::a_locked_disk_is_refused(&tender(), &kernel, "pread-ok");
+}

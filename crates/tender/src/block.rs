@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,71 @@ pub enum BlockError {
         capacity: u64,
         block_size: u16,
     },
+    #[error(
+        "Could not attach block device: {} is in use{}: another process holds its lock \
+         (two unikernels writing one disk would corrupt it); stop the other or give another image",
+        path.display(),
+        holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default()
+    )]
+    InUse {
+        path: PathBuf,
+        holder: Option<String>,
+    },
+    #[error("{}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: corten_sandbox::SandboxError,
+    },
+}
+
+/// Device and inode of a file: what makes two paths the same disk.
+pub fn identity(file: &File) -> Option<(u64, u64)> {
+    // SAFETY: an all-zero `struct stat` is valid; fstat fills it in.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer and the descriptor is open.
+    (unsafe { libc::fstat(file.as_raw_fd(), &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// Takes an exclusive advisory lock on the backing file (as QEMU locks its
+/// images), so that a second tender on the same disk is refused. When the
+/// lock cannot even be tried (a launcher's filter forbids `flock`, a file
+/// system without locks) the device is still attached: the returned
+/// warning says so.
+pub fn lock(b: &BlockBacking) -> Result<Option<String>, BlockError> {
+    use corten_sandbox::FlockOutcome;
+    match corten_sandbox::flock_exclusive(b.file.as_raw_fd()).map_err(|source| {
+        BlockError::Lock {
+            path: b.path.clone(),
+            source,
+        }
+    })? {
+        FlockOutcome::Locked => Ok(None),
+        FlockOutcome::Busy => Err(BlockError::InUse {
+            path: b.path.clone(),
+            holder: identity(&b.file).and_then(lock_holder),
+        }),
+        FlockOutcome::Unavailable(why) => Ok(Some(format!(
+            "{}: not locked against use by another tender ({why}); attaching it anyway",
+            b.path.display()
+        ))),
+    }
+}
+
+/// "process PID (NAME)" holding a lock on the file (device, inode), from
+/// /proc/locks, when /proc can tell.
+fn lock_holder((dev, ino): (u64, u64)) -> Option<String> {
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    // Lines like "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1311845 0 EOF":
+    // the device as hex major:minor, the inode in decimal.
+    let want = format!("{:02x}:{:02x}:{ino}", libc::major(dev), libc::minor(dev));
+    let pid = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(5) == Some(&want.as_str())).then(|| f.get(4).map(|p| p.to_string()))?
+    })?;
+    Some(match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(comm) => format!("process {pid} ({})", comm.trim()),
+        Err(_) => format!("process {pid}"),
+    })
 }
 
 /// An opened backing file or device.

@@ -97,6 +97,9 @@ pub struct NetDevice {
 pub struct AttachedDevices {
     entries: Vec<MftEntry>,
     fds: Vec<OwnedFd>,
+    /// Things the user should know that do not stop the run (a disk that
+    /// could not be locked).
+    pub warnings: Vec<String>,
 }
 
 /// Per-entry state collected from the options before anything is final.
@@ -155,6 +158,10 @@ pub fn attach_all(
 ) -> Result<AttachedDevices, DeviceError> {
     let mut pending: Vec<Pending> = entries.iter().map(|_| Pending::default()).collect();
     let mut fds: Vec<OwnedFd> = Vec::new();
+    let mut warnings = Vec::new();
+    // Disks locked by this tender: one file may back several devices
+    // (each open file has its own flock, so a second lock would fail).
+    let mut locked: Vec<(u64, u64)> = Vec::new();
 
     for arg in args {
         let mtype = match arg.kind {
@@ -185,6 +192,13 @@ pub fn attach_all(
             DeviceArgKind::Block(path) => {
                 attach_once(p)?;
                 let b = block::open(path)?;
+                match block::identity(&b.file) {
+                    Some(id) if locked.contains(&id) => {}
+                    id => {
+                        warnings.extend(block::lock(&b)?);
+                        locked.extend(id);
+                    }
+                }
                 entry.set_hostfd(b.file.as_raw_fd());
                 entry.attached = 1;
                 p.block = Some((b.path, b.capacity));
@@ -259,7 +273,11 @@ pub fn attach_all(
     if !missing.is_empty() {
         return Err(DeviceError::NotAttached { missing });
     }
-    Ok(AttachedDevices { entries, fds })
+    Ok(AttachedDevices {
+        entries,
+        fds,
+        warnings,
+    })
 }
 
 impl AttachedDevices {

@@ -67,6 +67,9 @@ pub fn front_end(spec: &TenderSpec, target: AbiTarget, argv: Vec<OsString>) -> I
         crate::cmdline::guest_cmdline(&options.guest_args).unwrap_or_else(|e| diag.fatal(e));
     let devices = devices::attach_all(kernel.manifest.to_entries(), &options.devices)
         .unwrap_or_else(|e| diag.fatal(e));
+    for w in &devices.warnings {
+        diag.warn(w);
+    }
     Invocation {
         diag,
         options,
