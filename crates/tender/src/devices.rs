@@ -403,6 +403,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.blocks()[0].block_size, 512);
+        // Releases the disk's lock (a tender attaches once per process).
+        drop(d);
         let mut args = vec![block_arg("s", &p)];
         args.push(DeviceArg {
             option: "x".into(),
