@@ -122,3 +122,18 @@ fn kernels_that_are_not_regular_files_are_refused_without_hanging() {
         corten_testutil::launcher::refuses_quickly(cmd, &path, phrase);
     }
 }
+
+#[test]
+fn net_mac_must_be_a_unicast_station_address() {
+    let k = common::unikernel(corten_testutil::Source::Corten, "net").unwrap();
+    let k = k.to_string_lossy().into_owned();
+    for (mac, phrase) in [
+        ("00:00:00:00:00:00", "all-zero MAC address"),
+        ("01:00:5e:00:00:01", "multicast (or broadcast)"),
+        ("ff:ff:ff:ff:ff:ff", "multicast (or broadcast)"),
+        ("33:33:00:00:00:01", "multicast (or broadcast)"),
+    ] {
+        let opt = format!("--net-mac:service0={mac}");
+        spt([opt.as_str(), "--net:service0=@0", k.as_str()]).expect_tender_error(phrase);
+    }
+}

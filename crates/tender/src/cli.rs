@@ -357,9 +357,23 @@ const DEVICE_OPTIONS: [(&[u8], ParseValue); 4] = [
         })
     }),
     (b"--net-mac:", |shown, v| {
-        parse_mac(v)
-            .map(DeviceArgKind::NetMac)
-            .ok_or_else(|| invalid_value(shown, "expected a MAC address xx:xx:xx:xx:xx:xx"))
+        let mac = parse_mac(v)
+            .ok_or_else(|| invalid_value(shown, "expected a MAC address xx:xx:xx:xx:xx:xx"))?;
+        // A guest can only be a unicast, non-zero station.
+        if mac == [0; 6] {
+            return Err(invalid_value(
+                shown,
+                "the all-zero MAC address is not a station address; give a unicast MAC",
+            ));
+        }
+        if mac[0] & 1 != 0 {
+            return Err(invalid_value(
+                shown,
+                "a multicast (or broadcast) MAC address cannot be a guest's own: the least \
+                 significant bit of the first byte must be 0 (e.g. 02:...)",
+            ));
+        }
+        Ok(DeviceArgKind::NetMac(mac))
     }),
 ];
 
