@@ -9,6 +9,7 @@
 #![no_std]
 
 pub mod hvt;
+pub mod mem;
 pub mod mft;
 pub mod note;
 pub mod ring;

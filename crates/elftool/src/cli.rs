@@ -5,11 +5,8 @@ use std::fmt::Write;
 
 use corten_manifest::GENERATOR_VERSION;
 
-/// Default guest memory of the tenders (`--mem`), MiB.
-pub const DEFAULT_MEM_MIB: u64 = 512;
-/// Largest `--mem` accepted, MiB (a 64-bit guest-physical space is far
-/// larger, but no host has more; this keeps MiB * 2^20 from overflowing).
-pub const MAX_MEM_MIB: u64 = 1 << 30;
+/// Default and largest `--mem` (MiB): the tenders' own (corten-abi).
+pub use corten_abi::mem::{DEFAULT_MEM_MIB, MAX_MEM_MIB};
 
 /// What `gen-manifest` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,6 +21,15 @@ pub enum ValidateError {
     #[error("{name}: Solo5 ABI1 note: abi_target {found} ({}) does not run on Corten's tenders, expected 1 (hvt) or 2 (spt)",
         AbiTarget::from_raw(*.found).map_or("unknown target", |t| t.name()))]
     Target { name: String, found: u32 },
+    #[error(
+        "{name}: --mem={mem_mib}: corten-hvt gives a guest at most {max_mib} MiB on this \
+         architecture; use --mem={max_mib} or less"
+    )]
+    Memory {
+        name: String,
+        mem_mib: u64,
+        max_mib: u64,
+    },
     #[error("writing to standard output: {}", os_message(.0))]
     Write(io::Error),
 }
@@ -59,12 +68,37 @@ pub fn check(
     let (abi_target, version, min_base) = tender_facts(target);
     elf.check_abi(abi_target, version)?;
     let manifest = manifest_of(name, &elf)?;
-    elf.check_layout(mem_mib << 20, min_base)?;
+    // The memory the tender would really give the guest (corten-abi's
+    // rule, the one corten-hvt applies): hvt rounds to whole large pages
+    // and refuses more than its architecture maps.
+    let requested = mem_mib << 20;
+    let (mem, note) = match target {
+        Target::Spt => (requested, String::new()),
+        Target::Hvt => match corten_abi::mem::hvt_guest_size_host(requested) {
+            Ok((size, false)) => (size, String::new()),
+            Ok((size, true)) => (
+                size,
+                format!(
+                    " (--mem={mem_mib} adjusted to {} MiB, as corten-hvt adjusts it)",
+                    size >> 20
+                ),
+            ),
+            Err(e) => {
+                return Err(ValidateError::Memory {
+                    name: name.to_owned(),
+                    mem_mib,
+                    max_mib: e.max >> 20,
+                })
+            }
+        },
+    };
+    elf.check_layout(mem, min_base)?;
     let devices = manifest.devices.len();
     Ok(format!(
-        "{name}: OK: {} unikernel, ABI version {version}, {devices} device{}, fits in {mem_mib} MiB\n",
+        "{name}: OK: {} unikernel, ABI version {version}, {devices} device{}, fits in {} MiB{note}\n",
         target.name(),
         if devices == 1 { "" } else { "s" },
+        mem >> 20,
     ))
 }
 

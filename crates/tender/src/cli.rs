@@ -15,10 +15,8 @@ use std::path::PathBuf;
 
 use corten_abi::mft::MFT_NAME_MAX;
 
-/// Default guest memory, in MiB.
-pub const DEFAULT_MEM_MIB: u64 = 512;
-/// Largest accepted `--mem` value, in MiB (the byte count must fit 64 bits).
-pub const MAX_MEM_MIB: u64 = u64::MAX >> 20;
+/// Default and largest `--mem` (MiB): corten-abi's, shared with elftool.
+pub use corten_abi::mem::{DEFAULT_MEM_MIB, MAX_MEM_MIB};
 /// Smallest accepted `--block-sector-size`.
 pub const MIN_SECTOR_SIZE: u32 = 512;
 /// Largest accepted `--block-sector-size` (the manifest stores it in 16 bits).

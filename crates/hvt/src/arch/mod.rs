@@ -64,11 +64,12 @@ pub struct MemSizeError {
 /// [`MEM_BLOCK`], at least one block, at most [`MEM_MAX`]. Returns the size
 /// and whether it was adjusted.
 pub fn mem_size(requested: u64) -> Result<(u64, bool), MemSizeError> {
-    let size = (requested / MEM_BLOCK * MEM_BLOCK).max(MEM_BLOCK);
-    if size > MEM_MAX {
-        return Err(MemSizeError { size, max: MEM_MAX });
-    }
-    Ok((size, size != requested))
+    // The rule lives in corten-abi, where `corten-elftool validate` reads
+    // it too.
+    corten_abi::mem::hvt_guest_size(requested, MEM_BLOCK, MEM_MAX).map_err(|e| MemSizeError {
+        size: e.size,
+        max: e.max,
+    })
 }
 
 /// A core file's NT_PRSTATUS descriptor (`struct elf_prstatus`) of `size`
