@@ -44,6 +44,21 @@ struct Spec {
     precision: Option<usize>,
 }
 
+impl Spec {
+    /// The sign a signed conversion prints: `-`, or what `+`/space ask for.
+    fn sign(&self, negative: bool) -> &'static [u8] {
+        if negative {
+            b"-"
+        } else if self.plus {
+            b"+"
+        } else if self.space {
+            b" "
+        } else {
+            b""
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Length {
     Char,
@@ -192,16 +207,7 @@ pub fn format(
                     Length::Int => i64::from(raw as i32),
                     _ => raw as i64,
                 };
-                let sign: &[u8] = if v < 0 {
-                    b"-"
-                } else if s.plus {
-                    b"+"
-                } else if s.space {
-                    b" "
-                } else {
-                    b""
-                };
-                integer(&mut w, &s, sign, v.unsigned_abs(), 10, false);
+                integer(&mut w, &s, s.sign(v < 0), v.unsigned_abs(), 10, false);
             }
             b'u' | b'o' | b'x' | b'X' => {
                 let raw = args.int();
@@ -328,16 +334,7 @@ fn trim_fraction(body: &mut String) {
 
 fn float(w: &mut Counting<'_>, s: &Spec, v: f64, conv: u8) {
     let upper = conv.is_ascii_uppercase();
-    let negative = v.is_sign_negative();
-    let sign: &[u8] = if negative {
-        b"-"
-    } else if s.plus {
-        b"+"
-    } else if s.space {
-        b" "
-    } else {
-        b""
-    };
+    let sign = s.sign(v.is_sign_negative());
     if !v.is_finite() {
         let body: &[u8] = match (v.is_nan(), upper) {
             (true, false) => b"nan",
