@@ -114,7 +114,8 @@ impl Run {
     }
 }
 
-fn last_lines(text: &str, n: usize) -> String {
+/// The last `n` lines of `text`.
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines
         .get(lines.len().saturating_sub(n)..)

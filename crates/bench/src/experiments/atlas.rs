@@ -4,9 +4,9 @@
 //! builds must compute the same bits.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
-use super::{field, Artifacts, Candidate, Case, Sample, TenderRun};
+use super::{field, output_tail, Artifacts, Candidate, Case, Sample, TenderRun};
+use crate::measure;
 
 /// Matrix sizes measured (and the quick subset).
 pub const SIZES: [usize; 4] = [256, 512, 1024, 2048];
@@ -19,38 +19,49 @@ pub const OPENBLAS: &str = "native OpenBLAS (1 thread)";
 /// Guest memory for every unikernel run: three 2048² matrices are 96 MiB.
 const MEM_MIB: u32 = 512;
 
-struct Run {
+/// One build of the benchmark: a label and the process to run
+/// (corten-bench's [`measure::Run`]).
+struct Dgemm {
     label: String,
-    program: PathBuf,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+    run: measure::Run,
 }
 
-impl Candidate for Run {
+impl Dgemm {
+    fn new(label: String, program: PathBuf, args: Vec<String>, env: &[(String, String)]) -> Dgemm {
+        let mut run = measure::Run::new(program).envs(env);
+        run.args = args.into_iter().map(Into::into).collect();
+        Dgemm { label, run }
+    }
+}
+
+impl Candidate for Dgemm {
     fn label(&self) -> String {
         self.label.clone()
     }
 
     fn command(&self) -> String {
-        format!("{} {}", self.program.display(), self.args.join(" "))
+        self.run.display()
     }
 
     fn sample(&mut self) -> Result<Sample, String> {
-        let mut cmd = Command::new(&self.program);
+        let mut cmd = self.run.command();
         // OPENBLAS_CORETYPE and friends in the caller's environment would
         // pin native OpenBLAS to other kernels than it picks itself (and
         // than a unikernel, which has no environment, picks).
         for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("OPENBLAS_") {
+            if k.to_string_lossy().starts_with("OPENBLAS_")
+                && !self
+                    .run
+                    .env
+                    .iter()
+                    .any(|(e, _)| k.as_os_str() == e.as_str())
+            {
                 cmd.env_remove(k);
             }
         }
         let out = cmd
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", self.run.program.display()))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         let parsed = field(&text, "dgemm ", "gflops")
@@ -61,17 +72,9 @@ impl Candidate for Run {
                 value: gflops,
                 identity: hash.to_owned(),
             }),
-            _ => Err(format!("{}: {}", out.status, last_lines(&text, 4))),
+            _ => Err(format!("{}: {}", out.status, output_tail(&text, 4))),
         }
     }
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines
-        .get(lines.len().saturating_sub(n)..)
-        .unwrap_or_default()
-        .join(" / ")
 }
 
 /// Calls per run (the run reports the fastest): about a quarter of a
@@ -92,21 +95,21 @@ pub fn measure(a: &Artifacts, tenders: &[TenderRun], sizes: &[usize], rounds: us
             "seed=1".to_owned(),
         ];
         let mut c: Vec<Box<dyn Candidate>> = vec![
-            Box::new(Run {
-                label: NATIVE.to_owned(),
-                program: a.native.join("atlas-native"),
-                args: args.clone(),
-                env: Vec::new(),
-            }),
-            Box::new(Run {
-                label: OPENBLAS.to_owned(),
-                program: a.native.join("openblas-native"),
-                args: args.clone(),
+            Box::new(Dgemm::new(
+                NATIVE.to_owned(),
+                a.native.join("atlas-native"),
+                args.clone(),
+                &[],
+            )),
+            Box::new(Dgemm::new(
+                OPENBLAS.to_owned(),
+                a.native.join("openblas-native"),
+                args.clone(),
                 // What a user gets by default: one thread, the kernels
                 // OpenBLAS picks for this CPU (the environment's
                 // OPENBLAS_* overrides are cleared, see `Run::sample`).
-                env: vec![("OPENBLAS_NUM_THREADS".to_owned(), "1".to_owned())],
-            }),
+                &[("OPENBLAS_NUM_THREADS".to_owned(), "1".to_owned())],
+            )),
         ];
         for (kernel, prefix) in [("atlas", ""), ("openblas", "OpenBLAS on ")] {
             for t in tenders {
@@ -125,12 +128,12 @@ pub fn measure(a: &Artifacts, tenders: &[TenderRun], sizes: &[usize], rounds: us
                 );
                 targs.push("--solo5:quiet".to_owned());
                 targs.extend(args.iter().cloned());
-                c.push(Box::new(Run {
-                    label: format!("{prefix}{}", t.label),
-                    program: t.program.clone(),
-                    args: targs,
-                    env: t.env.clone(),
-                }));
+                c.push(Box::new(Dgemm::new(
+                    format!("{prefix}{}", t.label),
+                    t.program.clone(),
+                    targs,
+                    &t.env,
+                )));
             }
         }
         cases.push(super::measure_case(

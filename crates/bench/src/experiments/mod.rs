@@ -199,6 +199,17 @@ impl Artifacts {
     }
 }
 
+/// The last `n` non-empty lines of a failed run's output, on one line (for
+/// a table cell).
+pub fn output_tail(text: &str, n: usize) -> String {
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    crate::measure::last_lines(&kept, n).replace('\n', " / ")
+}
+
 /// The value of `key=` in a line of `text` that starts with `prefix`.
 pub fn field<'a>(text: &'a str, prefix: &str, key: &str) -> Option<&'a str> {
     text.lines()
@@ -379,6 +390,12 @@ mod tests {
         assert!(case.find("b").is_some());
         let r = case.ratio("a", "b").unwrap();
         assert!((r.value - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn output_tails_skip_blank_lines() {
+        assert_eq!(output_tail("a\n\nb\nc\n\n", 2), "b / c");
+        assert_eq!(output_tail("", 3), "");
     }
 
     #[test]

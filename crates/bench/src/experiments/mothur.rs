@@ -90,12 +90,7 @@ fn run_timed(cmd: &mut Command) -> Result<(f64, String), String> {
     if out.status.success() {
         Ok((secs, text))
     } else {
-        let tail: Vec<&str> = text.lines().rev().take(4).collect();
-        Err(format!(
-            "{}: {}",
-            out.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        ))
+        Err(format!("{}: {}", out.status, super::output_tail(&text, 4)))
     }
 }
 
