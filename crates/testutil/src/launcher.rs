@@ -121,23 +121,19 @@ pub fn pipe_as_network_device_is_refused(tender: &Path, net_kernel: &Path) {
     }
 }
 
-/// Two users of one disk: while another process holds the image's lock
-/// (`flock IMAGE sleep`), `tender` refuses to attach it, naming the file
-/// and the holder; once the holder is gone, the same command runs.
+/// Two users of one disk: while another process (this test) holds the
+/// image's lock, `tender` refuses to attach it, naming the file and the
+/// holder; once the lock is released, the same command runs.
 pub fn a_locked_disk_is_refused(tender: &Path, kernel: &Path, ok_case: &str) {
     let dir = TempDir::new("locked-disk");
     let disk = dir.file("d.img", 1 << 20, 0);
-    // -o: the lock stays with flock itself (not its child), so killing
-    // flock releases it.
-    let mut holder = Command::new("flock")
-        .arg("-o")
-        .arg(&disk)
-        .args(["sleep", "30"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until the lock shows in /proc/locks (flock takes it first).
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // The test process itself holds the lock (as another tender would),
+    // so nothing is left running afterwards.
+    let holder = std::fs::File::open(&disk).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&holder);
+    // SAFETY: flock on a descriptor this function owns.
+    let locked = unsafe { libc::flock(fd, libc::LOCK_EX) };
+    assert_eq!(locked, 0, "flock");
     let run = || {
         let mut cmd = Command::new(tender);
         cmd.arg(format!("--block:storage={}", disk.display()))
@@ -148,13 +144,8 @@ pub fn a_locked_disk_is_refused(tender: &Path, kernel: &Path, ok_case: &str) {
             .stderr(Stdio::piped());
         wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30))
     };
-    let mut o = run();
-    while o.status == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        o = run();
-    }
-    let _ = holder.kill();
-    let _ = holder.wait();
+    let o = run();
+    drop(holder);
     assert_eq!(o.status, 1, "{}", o.output());
     assert!(
         o.stderr
