@@ -163,9 +163,9 @@ pub enum Problem {
     MemRangeOverflow { vaddr: u64, memsz: u64 },
     #[error("p_vaddr + p_memsz {end:#x} rounded up to p_align {align:#x} overflows 64 bits, expected a segment inside guest memory")]
     AlignUpOverflow { end: u64, align: u64 },
-    #[error("p_vaddr {vaddr:#x} rounded down to p_align {align:#x} is {start:#x}, not a multiple of the page size, expected a multiple of {:#x}", crate::PAGE_SIZE)]
+    #[error("p_vaddr {vaddr:#x} rounded down to p_align {align:#x} is {start:#x}, not a multiple of the page size, expected a multiple of {:#x}", crate::limits::PAGE_SIZE)]
     StartNotPageAligned { vaddr: u64, align: u64, start: u64 },
-    #[error("p_vaddr + p_memsz {mem_end:#x} rounded up to p_align {align:#x} is {end:#x}, not a multiple of the page size, expected a multiple of {:#x}", crate::PAGE_SIZE)]
+    #[error("p_vaddr + p_memsz {mem_end:#x} rounded up to p_align {align:#x} is {end:#x}, not a multiple of the page size, expected a multiple of {:#x}", crate::limits::PAGE_SIZE)]
     EndNotPageAligned { mem_end: u64, align: u64, end: u64 },
     #[error("p_vaddr {vaddr:#x} is below p_vaddr {prev_vaddr:#x} of program header {prev}, expected PT_LOAD segments in ascending p_vaddr order")]
     NotAscending {
@@ -181,6 +181,16 @@ pub enum Problem {
         other_start: u64,
         other_end: u64,
     },
+    #[error("p_offset {offset:#x}, p_vaddr {vaddr:#x}, p_filesz {filesz:#x} overlap program header {segment} (PT_LOAD: p_offset {seg_offset:#x}, p_vaddr {seg_vaddr:#x}, p_filesz {seg_filesz:#x}), which loads other file bytes there, expected these bytes to be the ones loaded at these addresses (was a PT_LOAD moved?)")]
+    NotLoadedThere {
+        offset: u64,
+        vaddr: u64,
+        filesz: u64,
+        segment: usize,
+        seg_offset: u64,
+        seg_vaddr: u64,
+        seg_filesz: u64,
+    },
     #[error("p_flags {flags:#x} ({}) asks for write and execute permission together, expected at most one of PF_W and PF_X", Flags(*.flags))]
     WriteExec { flags: u32 },
     #[error("p_vaddr {vaddr:#x} (page-aligned start {start:#x}) lies below the lowest load address, expected at least {min_base:#x}")]
@@ -193,7 +203,7 @@ pub enum Problem {
     PastMemoryEnd { start: u64, end: u64, mem_size: u64 },
     #[error("pages {start:#x}..{end:#x} do not fit in the {mem_len:#x} bytes of guest memory given to load(), expected check_layout() to have been called with that size")]
     LoadOutsideMemory { start: u64, end: u64, mem_len: u64 },
-    #[error("p_filesz {filesz:#x} exceeds the note budget ({left:#x} of {:#x} bytes left), expected all PT_NOTE segments together to hold at most {:#x} bytes", crate::note::NOTE_BUDGET, crate::note::NOTE_BUDGET)]
+    #[error("p_filesz {filesz:#x} exceeds the note budget ({left:#x} of {:#x} bytes left), expected all PT_NOTE segments together to hold at most {:#x} bytes", crate::limits::NOTE_BUDGET, crate::limits::NOTE_BUDGET)]
     NoteBudget { filesz: u64, left: u64 },
     #[error("no PT_LOAD segment with p_memsz > 0, expected at least one to load")]
     NothingToLoad,

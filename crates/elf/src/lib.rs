@@ -20,6 +20,7 @@ extern crate self as corten_elf;
 mod arch;
 mod error;
 mod header;
+mod limits;
 mod load;
 pub mod note;
 mod open;
@@ -37,9 +38,7 @@ pub use segment::{Prot, Segment};
 
 use raw::{PT_LOAD, PT_NOTE};
 
-/// Page size segments are aligned to, on both x86_64 and aarch64 (as
-/// upstream's `EM_PAGE_SIZE`).
-pub const PAGE_SIZE: u64 = 0x1000;
+pub use limits::PAGE_SIZE;
 
 /// A validated unikernel image: entry point, loadable segments and the
 /// Solo5 notes.
@@ -71,6 +70,9 @@ impl Elf {
         let mut segments: Vec<Segment> = Vec::new();
         let mut notes = note::Solo5Notes::default();
         let mut note_budget = note::NOTE_BUDGET;
+        // Headers other than PT_LOAD that name file bytes: checked against
+        // the segments once all are known.
+        let mut placed = Vec::new();
         for (index, ph) in header::phdrs(&table).enumerate() {
             let place = Place::ProgramHeader {
                 index,
@@ -102,9 +104,23 @@ impl Elf {
                 // PT_INTERP, PT_TLS, PT_GNU_STACK, ...: not used by a tender.
                 _ => {}
             }
+            if ph.p_type != PT_LOAD && ph.p_filesz > 0 {
+                placed.push((index, ph));
+            }
         }
         if segments.is_empty() {
             return Err(err(Place::File, Problem::NothingToLoad));
+        }
+        for (index, ph) in &placed {
+            segment::check_placement(ph, &segments).map_err(|p| {
+                err(
+                    Place::ProgramHeader {
+                        index: *index,
+                        p_type: ph.p_type,
+                    },
+                    p,
+                )
+            })?;
         }
         if !segments
             .iter()

@@ -26,10 +26,7 @@ use corten_abi::note::{
     MFT1_NOTE_MAX_SIZE, MFT1_NOTE_TYPE, SOLO5_NOTE_NAME, SOLO5_NOTE_NAMESZ,
 };
 
-/// The most bytes of PT_NOTE segments the loader reads from one file, all
-/// segments together. Solo5's notes need under 7 KiB; the budget keeps a
-/// hostile file with thousands of overlapping PT_NOTEs from costing more.
-pub const NOTE_BUDGET: u64 = 0x10000;
+pub use crate::limits::NOTE_BUDGET;
 
 /// Size of the common head of a Solo5 note: Nhdr + "Solo5\0" padded to 8.
 const SOLO5_HEAD: usize = NHDR_SIZE + 8;

@@ -2,8 +2,8 @@
 //! page-aligned range and protection a tender applies to it.
 
 use crate::error::Problem;
+use crate::limits::PAGE_SIZE;
 use crate::raw::{Phdr, PF_R, PF_W, PF_X};
-use crate::PAGE_SIZE;
 use std::fmt;
 
 /// Page protection of a loaded segment, from its `p_flags`.
@@ -182,6 +182,47 @@ pub(crate) fn check_order(seg: &Segment, earlier: &[Segment]) -> Result<(), Prob
         });
     }
     Ok(())
+}
+
+/// Checks that a program header other than PT_LOAD (PT_NOTE, PT_INTERP,
+/// PT_TLS, ...) whose addresses fall inside a loaded segment names the bytes
+/// that segment loads there: its file offset is the one the segment maps to
+/// its p_vaddr, and it lies in the segment's file bytes (not its BSS). A
+/// linker always writes them this way; a file where they disagree has had a
+/// PT_LOAD moved, so what the guest finds at those addresses is not what
+/// the headers (and the tender, which reads the notes from the file) say.
+/// `segments` is in ascending address order, never overlapping
+/// (check_order), so one binary search finds the only candidate.
+pub(crate) fn check_placement(ph: &Phdr, segments: &[Segment]) -> Result<(), Problem> {
+    if ph.p_filesz == 0 {
+        return Ok(());
+    }
+    // Ranges that wraps past 2^64 cannot be loaded anywhere.
+    let ph_end = ph.p_vaddr.saturating_add(ph.p_filesz);
+    // The first segment whose bytes end after the header's range starts.
+    let i = segments.partition_point(|s| s.vaddr.saturating_add(s.memsz) <= ph.p_vaddr);
+    let Some(seg) = segments.get(i).filter(|s| s.vaddr < ph_end) else {
+        return Ok(()); // not in guest memory: nothing to agree with
+    };
+    // vaddr + filesz cannot overflow: from_phdr checked vaddr + memsz.
+    let file_end = seg.vaddr + seg.filesz;
+    let inside = ph.p_vaddr >= seg.vaddr && ph_end <= file_end;
+    let expected_offset = ph
+        .p_vaddr
+        .checked_sub(seg.vaddr)
+        .and_then(|d| seg.offset.checked_add(d));
+    if inside && expected_offset == Some(ph.p_offset) {
+        return Ok(());
+    }
+    Err(Problem::NotLoadedThere {
+        offset: ph.p_offset,
+        vaddr: ph.p_vaddr,
+        filesz: ph.p_filesz,
+        segment: seg.phdr_index,
+        seg_offset: seg.offset,
+        seg_vaddr: seg.vaddr,
+        seg_filesz: seg.filesz,
+    })
 }
 
 #[cfg(test)]

@@ -977,6 +977,30 @@ pub fn malformed_cases() -> Vec<Case> {
         base().u32(ABI_OFF as usize + 20, 9),
         "note 0 in program header 8 (PT_NOTE): Solo5 ABI1 note: abi_target 9 (unknown target) is not this tender's, expected 1 (hvt): the unikernel is built for another Solo5 target",
     );
+    // --- headers that disagree with the PT_LOAD covering their addresses ---
+    add(
+        "moved-rodata-load",
+        "the rodata PT_LOAD's p_offset and p_vaddr both moved by one byte (still congruent), so the manifest note's first byte is no longer loaded",
+        base().edit_ph(PH_RODATA, |p| {
+            p.p_offset += 1;
+            p.p_vaddr += 1;
+            p.p_filesz -= 1;
+            p.p_memsz -= 1;
+        }),
+        "program header 9 (PT_NOTE): p_offset 0x440, p_vaddr 0x101000, p_filesz 0x88 overlap program header 2 (PT_LOAD: p_offset 0x441, p_vaddr 0x101001, p_filesz 0xc3), which loads other file bytes there, expected these bytes to be the ones loaded at these addresses (was a PT_LOAD moved?)",
+    );
+    add(
+        "moved-text-offset",
+        "the text PT_LOAD reads its bytes from 0x10 further into the file, so PT_INTERP no longer names what is loaded at its address",
+        base().edit_ph(PH_TEXT, |p| p.p_offset += 0x10),
+        "program header 0 (PT_INTERP): p_offset 0x400, p_vaddr 0x100000, p_filesz 0x18 overlap program header 1 (PT_LOAD: p_offset 0x410, p_vaddr 0x100000, p_filesz 0x40), which loads other file bytes there, expected these bytes to be the ones loaded at these addresses (was a PT_LOAD moved?)",
+    );
+    add(
+        "note-in-bss",
+        "the ABI1 note's address lies in the pure-.bss PT_LOAD, where the guest finds zeros",
+        base().edit_ph(PH_NOTE_ABI, |p| p.p_vaddr = 0x103000),
+        "program header 8 (PT_NOTE): p_offset 0x4c8, p_vaddr 0x103000, p_filesz 0x24 overlap program header 6 (PT_LOAD: p_offset 0x0, p_vaddr 0x103000, p_filesz 0x0), which loads other file bytes there, expected these bytes to be the ones loaded at these addresses (was a PT_LOAD moved?)",
+    );
     add(
         "abi-version-1",
         "ABI version 1",
