@@ -18,7 +18,7 @@ use std::process::Command;
 
 use crate::deps::{self, Tool};
 use crate::guest::{self, Arch, HvtFloat, Target};
-use crate::host;
+use crate::toolchain;
 
 #[cfg(target_arch = "x86_64")]
 const LIB: &str = "/usr/lib/x86_64-linux-gnu";
@@ -82,8 +82,8 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 
 /// Builds the native binaries into [`native_dir`].
 fn build_native(root: &Path) -> Result<(), String> {
-    host::run(
-        Command::new(host::cargo()).current_dir(root).args([
+    toolchain::run(
+        Command::new(toolchain::cargo()).current_dir(root).args([
             "build",
             "--release",
             "--package",
@@ -103,7 +103,7 @@ fn build_native(root: &Path) -> Result<(), String> {
     // The C runtime test against glibc, compiled with the same flags the
     // unikernel's build.rs uses (plus the native main).
     let csrc = root.join("guest/apps/libc-test/csrc");
-    host::run(
+    toolchain::run(
         Command::new("gcc")
             .args([
                 "-O2",
@@ -125,13 +125,13 @@ fn build_native(root: &Path) -> Result<(), String> {
 fn build_guests(root: &Path, targets: &[Target]) -> Result<(), String> {
     let arch = Arch::host();
     let triple = guest::rust_target(arch, Target::Spt, HvtFloat::Hard);
-    guest::ensure_rust_target(triple).map_err(|e| e.to_string())?;
+    toolchain::ensure_rust_target(triple)?;
     let target_dir = root.join("target/guest");
     let encoded = guest::rustflags(root).join("\x1f");
     let out = guest::output_dir(root, arch);
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     for &t in targets {
-        let mut cmd = Command::new(host::cargo());
+        let mut cmd = Command::new(toolchain::cargo());
         cmd.current_dir(root.join("guest"))
             .args(["build", "--release", "--target", triple])
             .arg("--target-dir")
@@ -144,7 +144,7 @@ fn build_guests(root: &Path, targets: &[Target]) -> Result<(), String> {
             features.push(format!("{package}/{}", t.name()));
         }
         cmd.args(["--features", &features.join(",")]);
-        host::run(
+        toolchain::run(
             &mut cmd,
             &format!("cargo build of the {} application unikernels", t.name()),
         )?;

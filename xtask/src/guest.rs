@@ -11,6 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::toolchain;
+
 /// CPU architecture of the unikernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
@@ -106,8 +108,8 @@ pub enum GuestError {
         path: PathBuf,
         error: std::io::Error,
     },
-    /// `rustup` is missing and the rust target is not installed.
-    NoTarget { triple: String },
+    /// The rust target could not be installed.
+    Toolchain(String),
 }
 
 impl fmt::Display for GuestError {
@@ -121,11 +123,7 @@ impl fmt::Display for GuestError {
             }
             GuestError::Failed { what, status } => write!(f, "{what} failed ({status})"),
             GuestError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            GuestError::NoTarget { triple } => write!(
-                f,
-                "the rust target {triple} is not installed and rustup is not available to add it; \
-                 install it with your toolchain manager"
-            ),
+            GuestError::Toolchain(message) => f.write_str(message),
         }
     }
 }
@@ -146,43 +144,6 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
             what: what.to_string(),
             status: status.to_string(),
         })
-    }
-}
-
-/// Makes sure the standard library for `triple` is installed, adding it
-/// with rustup if not.
-pub fn ensure_rust_target(triple: &str) -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(out) if out.status.success() => {
-            if String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.trim() == triple)
-            {
-                return Ok(());
-            }
-            eprintln!("xtask: adding rust target {triple}");
-            run(
-                Command::new("rustup").args(["target", "add", triple]),
-                &format!("rustup target add {triple}"),
-            )
-        }
-        // No rustup: trust the toolchain (the build fails clearly if the
-        // target is missing), except we can tell the host target is there.
-        _ if triple == host_triple() => Ok(()),
-        _ => Err(GuestError::NoTarget {
-            triple: triple.to_string(),
-        }),
-    }
-}
-
-fn host_triple() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "aarch64-unknown-linux-gnu"
-    } else {
-        "x86_64-unknown-linux-gnu"
     }
 }
 
@@ -295,12 +256,12 @@ pub fn build_unikernels_into(
     })?;
     let encoded: OsString = rustflags(root).join("\x1f").into();
     let profile = if release { "release" } else { "debug" };
-    let cargo = crate::host::cargo();
+    let cargo = toolchain::cargo();
 
     let mut written = Vec::new();
     for &target in targets {
         let triple = rust_target(arch, target, hvt_float);
-        ensure_rust_target(triple)?;
+        toolchain::ensure_rust_target(triple).map_err(GuestError::Toolchain)?;
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(root.join("guest"))
             .args(["build", "--package", "corten-tests", "--bins"])
@@ -337,7 +298,7 @@ pub fn build_unikernels_into(
 /// Runs the unit tests of `corten-rt` on the build host, once per tender
 /// feature (they test the runtime's logic, not the boot path).
 pub fn test_runtime(root: &Path) -> Result<()> {
-    let cargo = crate::host::cargo();
+    let cargo = toolchain::cargo();
     for target in Target::ALL {
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(root.join("guest"))

@@ -12,7 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::guest;
+use crate::deps::{self, Tool};
+use crate::toolchain::{self, cargo, musl_triple, run};
 
 /// The binaries users run, as installed into `target/bin`.
 pub const BINARIES: [&str; 3] = ["corten-spt", "corten-hvt", "corten-elftool"];
@@ -20,32 +21,6 @@ pub const BINARIES: [&str; 3] = ["corten-spt", "corten-hvt", "corten-elftool"];
 /// Where [`build`] installs the binaries.
 pub fn bin_dir(root: &Path) -> PathBuf {
     root.join("target/bin")
-}
-
-/// The musl target of the host architecture (for the static spt tender).
-fn musl_triple() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "aarch64-unknown-linux-musl"
-    } else {
-        "x86_64-unknown-linux-musl"
-    }
-}
-
-/// The cargo running xtask (`CARGO`), else the one on PATH.
-pub(crate) fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
-/// Runs `cmd` (described as `what` in errors) and fails unless it succeeds.
-pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not run {what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
 }
 
 /// Builds the host workspace (`release` or debug profile) and, for
@@ -61,7 +36,7 @@ pub fn build(root: &Path, release: bool) -> Result<(), String> {
         return Ok(());
     }
     let musl = musl_triple();
-    guest::ensure_rust_target(musl).map_err(|e| e.to_string())?;
+    toolchain::ensure_rust_target(musl)?;
     run(
         Command::new(cargo()).current_dir(root).args([
             "build",
@@ -73,21 +48,68 @@ pub fn build(root: &Path, release: bool) -> Result<(), String> {
         ]),
         "cargo build of the static corten-spt",
     )?;
+    deps::ensure_tools(&[OBJCOPY])?;
     let bin = bin_dir(root);
-    fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let debug = bin.join(DEBUG_DIR);
+    fs::create_dir_all(&debug).map_err(|e| format!("{}: {e}", debug.display()))?;
     for name in BINARIES {
         let from = if name == "corten-spt" {
             root.join("target").join(musl).join("release").join(name)
         } else {
             root.join("target/release").join(name)
         };
-        let to = bin.join(name);
-        // Copy to a temporary name and rename, so a running tender is never
-        // overwritten in place.
-        let tmp = bin.join(format!(".{name}.new"));
-        fs::copy(&from, &tmp).map_err(|e| format!("{}: {e}", from.display()))?;
-        fs::rename(&tmp, &to).map_err(|e| format!("{}: {e}", to.display()))?;
+        ship(&from, &bin, name)?;
     }
-    eprintln!("xtask: tenders and elftool in {}", bin.display());
+    eprintln!(
+        "xtask: tenders and elftool in {} (debug info in {})",
+        bin.display(),
+        debug.display()
+    );
     Ok(())
+}
+
+/// Where, beside the shipped binaries, their debug info is: the
+/// `.debug` directory gdb searches next to an executable for the file its
+/// `.gnu_debuglink` names.
+pub const DEBUG_DIR: &str = ".debug";
+
+/// The debug-info file of binary `name`, relative to its directory.
+pub fn debug_file(name: &str) -> String {
+    format!("{DEBUG_DIR}/{name}.debug")
+}
+
+const OBJCOPY: Tool = Tool {
+    command: "objcopy",
+    package: "binutils",
+    why: "the shipped binaries are stripped, their debug info kept beside them",
+};
+
+/// Installs `from` into `bin/name` stripped of everything but what runs,
+/// its debug info (and symbols) into `bin/.debug/name.debug`, linked by
+/// `.gnu_debuglink` so gdb (and cores of the tender) still resolve it.
+/// Written under temporary names and renamed, so a running tender is never
+/// overwritten in place.
+fn ship(from: &Path, bin: &Path, name: &str) -> Result<(), String> {
+    let debug = bin.join(debug_file(name));
+    let debug_tmp = bin.join(format!("{DEBUG_DIR}/.{name}.debug.new"));
+    let tmp = bin.join(format!(".{name}.new"));
+    run(
+        Command::new("objcopy")
+            .arg("--only-keep-debug")
+            .arg(from)
+            .arg(&debug_tmp),
+        &format!("objcopy --only-keep-debug {}", from.display()),
+    )?;
+    fs::rename(&debug_tmp, &debug).map_err(|e| format!("{}: {e}", debug.display()))?;
+    // The link records the file name only; gdb looks for it in .debug/.
+    run(
+        Command::new("objcopy")
+            .arg("--strip-all")
+            .arg(format!("--add-gnu-debuglink={}", debug.display()))
+            .arg(from)
+            .arg(&tmp),
+        &format!("objcopy --strip-all {}", from.display()),
+    )?;
+    let to = bin.join(name);
+    fs::rename(&tmp, &to).map_err(|e| format!("{}: {e}", to.display()))
 }

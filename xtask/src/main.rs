@@ -20,8 +20,10 @@ mod deps;
 mod fuzz;
 mod guest;
 mod host;
+mod install;
 mod kvm;
 mod test;
+mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +46,12 @@ commands:
             (target/unikernels/ARCH/ for another architecture than the host's),
             and the experiment applications (native builds in target/apps/,
             unikernels atlas, libc_test, mothur in target/unikernels/)
+
+  install [--prefix P] [--upstream-names]
+            build and install the shipped tenders and elftool (stripped,
+            static where they can be) into P/bin (default /usr/local), their
+            debug info into P/bin/.debug; --upstream-names installs them as
+            solo5-spt, solo5-hvt, solo5-elftool
 
   test-guest
             run the unit tests of the guest runtime (corten-rt) on this host
@@ -168,6 +176,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&root()),
         Some("bench") => bench::run(&root(), args.get(1..).unwrap_or_default()),
         Some("fuzz") => fuzz::run(&root(), args.get(1..).unwrap_or_default()),
+        Some("install") => install::run(&root(), args.get(1..).unwrap_or_default()),
         Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::deps::{self, Tool};
-use crate::{apps, guest, host, kvm};
+use crate::{apps, guest, host, install, kvm, toolchain};
 
 /// Host tools the suites use.
 const TOOLS: [Tool; 3] = [
@@ -32,14 +32,14 @@ const TOOLS: [Tool; 3] = [
 ];
 
 fn cargo_test(root: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<(), String> {
-    let mut cmd = Command::new(host::cargo());
+    let mut cmd = Command::new(toolchain::cargo());
     cmd.current_dir(root).arg("test").args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
     let what = format!("cargo test {}", args.join(" "));
     eprintln!("xtask: {what}");
-    host::run(&mut cmd, &what)
+    toolchain::run(&mut cmd, &what)
 }
 
 pub fn run(root: &Path) -> Result<(), String> {
@@ -73,6 +73,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     };
     step(cargo_test(root, &["--workspace", "--no-fail-fast"], &env));
     step(guest::test_runtime(root).map_err(|e| e.to_string()));
+    step(install::check(root));
     let bin = host::bin_dir(root);
     let (spt, hvt) = (bin.join("corten-spt"), bin.join("corten-hvt"));
     step(cargo_test(

@@ -238,6 +238,7 @@ fn run_tenders(o: &Options, out: &Path, command: &str) -> Result<(), MainError> 
                 op,
                 &settings,
                 &mut skips,
+                &mut absolute,
             ));
         }
         metrics.extend(suites::ping(&inv, Kind::Spt, &settings, &mut skips));
@@ -257,8 +258,10 @@ fn run_tenders(o: &Options, out: &Path, command: &str) -> Result<(), MainError> 
                 op,
                 &settings,
                 &mut skips,
+                &mut absolute,
             ));
         }
+        suites::hvt_yield_goals(&metrics, &mut absolute);
         metrics.extend(suites::ping(&inv, Kind::Hvt, &settings, &mut skips));
         exits = suites::vm_exits(&inv, &settings, &mut skips);
     }

@@ -420,6 +420,7 @@ pub fn per_operation(
     op: Operation,
     s: &Settings,
     skips: &mut Vec<Skip>,
+    absolute: &mut Vec<AbsoluteGoal>,
 ) -> Option<Metric> {
     let (id, title, method) = match (op, kind) {
         (Operation::Hypercall, Kind::Hvt) => (
@@ -439,14 +440,16 @@ pub fn per_operation(
         (Operation::Yield, Kind::Hvt) => (
             "hvt-yield",
             "hvt: solo5_yield(0) (POLL hypercall, deadline already past)",
-            "bench_yield calls solo5_yield with deadline 0 N times (the tender arms its timer \
-             and polls the devices, returning at once); runs with N and 0 differenced per round.",
+            "bench_yield calls solo5_yield with deadline 0 N times (the tender polls the devices \
+             with epoll_pwait timeout 0, without arming its timer); runs with N and 0 \
+             differenced per round.",
         ),
         (Operation::Yield, Kind::Spt) => (
             "spt-yield",
-            "spt: solo5_yield(0) (timerfd_settime + epoll_pwait)",
-            "bench_yield calls solo5_yield with deadline 0 N times; runs with N and 0 \
-             differenced per round.",
+            "spt: solo5_yield(0) (clock_gettime + epoll_pwait with timeout 0)",
+            "bench_yield calls solo5_yield with deadline 0 N times (the guest runtime sees the \
+             deadline has passed and polls the devices without arming its timer); runs with N \
+             and 0 differenced per round.",
         ),
     };
     let Some(uk) = inv.corten(op.unikernel(), kind) else {
@@ -486,7 +489,60 @@ pub fn per_operation(
     m.method = format!("{method} N = {count}.");
     compare_with_upstream(&mut m, None);
     compare_with_variants(&mut m);
+    if (op, kind) == (Operation::Yield, Kind::Spt) {
+        for x in corten_series(&m) {
+            absolute.push(AbsoluteGoal {
+                text: format!("{}: solo5_yield(0) <= {SPT_YIELD_GOAL_NS:.0} ns", x.label),
+                measured: x.summary().median,
+                unit: "ns".to_owned(),
+                max: SPT_YIELD_GOAL_NS,
+            });
+        }
+    }
     Some(m)
+}
+
+/// spt: a yield whose deadline has passed is one poll of the devices.
+const SPT_YIELD_GOAL_NS: f64 = 1000.0;
+
+/// hvt: a yield whose deadline has passed costs one hypercall (one VM
+/// exit and one epoll_pwait) — at most this much more than WALLTIME.
+const HVT_YIELD_GOAL_RATIO: f64 = 1.10;
+
+/// Corten's own tenders' series (not their variants) in `m`.
+fn corten_series(m: &Metric) -> impl Iterator<Item = &Series> {
+    m.series
+        .iter()
+        .filter(|x| x.origin == Some(Origin::Corten) && !x.variant)
+}
+
+/// hvt goal: for every corten-hvt configuration, `solo5_yield(0)` costs no
+/// more than [`HVT_YIELD_GOAL_RATIO`] × one WALLTIME hypercall measured in
+/// the same run with the same tender and flags.
+pub fn hvt_yield_goals(metrics: &[Metric], absolute: &mut Vec<AbsoluteGoal>) {
+    let by_id = |id: &str| metrics.iter().find(|m| m.id == id);
+    let (Some(hc), Some(y)) = (by_id("hvt-hypercall"), by_id("hvt-yield")) else {
+        return;
+    };
+    for x in y.series.iter().filter(|x| x.origin == Some(Origin::Corten)) {
+        let Some(h) = hc
+            .series
+            .iter()
+            .find(|h| h.origin == x.origin && h.tender == x.tender && h.variant == x.variant)
+        else {
+            continue;
+        };
+        let hypercall = h.summary().median;
+        absolute.push(AbsoluteGoal {
+            text: format!(
+                "{}: solo5_yield(0) <= {HVT_YIELD_GOAL_RATIO} x one hypercall ({hypercall:.0} ns)",
+                x.label
+            ),
+            measured: x.summary().median,
+            unit: "ns".to_owned(),
+            max: HVT_YIELD_GOAL_RATIO * hypercall,
+        });
+    }
 }
 
 /// Ping round trip through every tender of `kind`, each in its own

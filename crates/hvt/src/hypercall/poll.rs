@@ -122,6 +122,11 @@ impl Poller {
     /// Waits until a registered device is readable or `timeout_ns` has
     /// passed, whichever comes first.
     pub fn wait(&mut self, timeout_ns: u64) -> Result<Ready, PollError> {
+        // A zero timeout is a poll: look without arming the timer (its
+        // expiry is most of what a timed wait costs).
+        if timeout_ns == 0 {
+            return self.wait_events(0);
+        }
         let secs = timeout_ns / 1_000_000_000;
         let nsecs = timeout_ns % 1_000_000_000;
         let spec = libc::itimerspec {
@@ -142,7 +147,12 @@ impl Poller {
             libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut())
         })
         .map_err(PollError::Timer)?;
+        self.wait_events(-1)
+    }
 
+    /// epoll_pwait on the set (`timeout_ms` -1: until the timer or a device
+    /// fires; 0: only what is ready now).
+    fn wait_events(&mut self, timeout_ms: libc::c_int) -> Result<Ready, PollError> {
         const MAX_EVENTS: usize = corten_abi::mft::MFT_MAX_ENTRIES + 1;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
         let want = (self.registered + 1).min(MAX_EVENTS) as libc::c_int;
@@ -153,7 +163,7 @@ impl Poller {
                 self.epoll.as_raw_fd(),
                 events.as_mut_ptr(),
                 want,
-                -1,
+                timeout_ms,
                 std::ptr::null(),
             ) as isize
         })
@@ -195,6 +205,45 @@ mod tests {
         let start = Instant::now();
         p.wait(0).unwrap();
         assert!(start.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn zero_timeout_reports_ready_handles_and_leaves_the_timer_alone() {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: fresh descriptors we own from here on.
+        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut p = Poller::new().unwrap();
+        p.register(rd.as_raw_fd(), 5).unwrap();
+        assert_eq!(p.wait(0).unwrap(), Ready { set: 0, count: 0 });
+        // SAFETY: writes one byte from a live buffer.
+        let n = unsafe { libc::write(wr.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        assert_eq!(n, 1);
+        assert_eq!(
+            p.wait(0).unwrap(),
+            Ready {
+                set: 1 << 5,
+                count: 1
+            }
+        );
+        let mut cur = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+        };
+        // SAFETY: `cur` is a valid itimerspec to write into.
+        assert_eq!(unsafe { libc::timerfd_gettime(p.timer_fd(), &mut cur) }, 0);
+        assert_eq!(
+            (cur.it_value.tv_sec, cur.it_value.tv_nsec),
+            (0, 0),
+            "timer armed"
+        );
     }
 
     #[test]
