@@ -97,7 +97,7 @@ const MAX_SIZE: u64 = 1 << 20;
 /// Part of `cargo xtask test`, after the build: installs the shipped
 /// binaries under upstream's names into a scratch prefix and checks what a
 /// user gets: each at most 1 MiB, each runs, corten-spt runs hello, and gdb
-/// finds the debug info beside them (source lines of `main`).
+/// finds the debug info beside them (source lines of each crate's `main`).
 pub fn check(root: &Path) -> Result<(), String> {
     let prefix = root.join("target/install-check");
     let _ = fs::remove_dir_all(&prefix);
@@ -122,9 +122,12 @@ pub fn check(root: &Path) -> Result<(), String> {
         if !version.status.success() {
             return Err(format!("{} --version failed", bin.display()));
         }
+        // The Rust main of crate corten_spt etc. (the C `main` around it
+        // is std's and has no line info).
+        let rust_main = format!("info line {}::main", name.replace('-', "_"));
         let gdb = output(
             Command::new("gdb")
-                .args(["-nx", "-batch", "-ex", "info line main"])
+                .args(["-nx", "-batch", "-ex", &rust_main])
                 .arg(&bin),
         )?;
         let said = String::from_utf8_lossy(&gdb.stdout);
