@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::{guest, host, kvm};
+use crate::{guest, host, kvm, toolchain};
 
 fn show(cmd: &mut Command) -> Result<(), String> {
     let line = std::iter::once(cmd.get_program())
@@ -14,14 +14,7 @@ fn show(cmd: &mut Command) -> Result<(), String> {
         .collect::<Vec<_>>()
         .join(" ");
     println!("\n$ {line}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not run {line}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{line}` failed ({status})"))
-    }
+    toolchain::run(cmd, &format!("`{line}`"))
 }
 
 pub fn run(root: &Path) -> Result<(), String> {

@@ -188,6 +188,22 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
+    /// A pipe: (read end, write end).
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: fresh descriptors we own from here on.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    /// Makes the pipe's read end readable.
+    fn poke(wr: &OwnedFd) {
+        // SAFETY: writes one byte from a live buffer.
+        let n = unsafe { libc::write(wr.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        assert_eq!(n, 1);
+    }
+
     #[test]
     fn times_out_with_nothing_ready() {
         let mut p = Poller::new().unwrap();
@@ -209,17 +225,11 @@ mod tests {
 
     #[test]
     fn zero_timeout_reports_ready_handles_and_leaves_the_timer_alone() {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for two descriptors.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        // SAFETY: fresh descriptors we own from here on.
-        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (rd, wr) = pipe();
         let mut p = Poller::new().unwrap();
         p.register(rd.as_raw_fd(), 5).unwrap();
         assert_eq!(p.wait(0).unwrap(), Ready { set: 0, count: 0 });
-        // SAFETY: writes one byte from a live buffer.
-        let n = unsafe { libc::write(wr.as_raw_fd(), b"x".as_ptr().cast(), 1) };
-        assert_eq!(n, 1);
+        poke(&wr);
         assert_eq!(
             p.wait(0).unwrap(),
             Ready {
@@ -248,17 +258,11 @@ mod tests {
 
     #[test]
     fn reports_readable_handles() {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for two descriptors.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        // SAFETY: fresh descriptors we own from here on.
-        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (rd, wr) = pipe();
         let mut p = Poller::new().unwrap();
         p.register(rd.as_raw_fd(), 3).unwrap();
         assert_eq!(p.wait(1_000_000).unwrap().count, 0);
-        // SAFETY: writes one byte from a live buffer.
-        let n = unsafe { libc::write(wr.as_raw_fd(), b"x".as_ptr().cast(), 1) };
-        assert_eq!(n, 1);
+        poke(&wr);
         let start = Instant::now();
         let r = p.wait(10_000_000_000).unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
