@@ -67,11 +67,9 @@ pub fn write(mem: &mut GuestMemory, base: u64, info: &BootInfo<'_>) -> Result<u6
         },
     )?;
     mem.write_bytes(mft_at, info.manifest)?;
-    let area = mem.slice_mut(cmdline_at, HVT_CMDLINE_SIZE as u64)?;
-    area.fill(0);
-    if let Some(dst) = area.get_mut(..info.cmdline.len()) {
-        dst.copy_from_slice(info.cmdline);
-    }
+    // The command line was checked to fit, with its NUL terminator.
+    mem.fill(cmdline_at, HVT_CMDLINE_SIZE as u64, 0)?;
+    mem.write_bytes(cmdline_at, info.cmdline)?;
     Ok(end)
 }
 
@@ -100,8 +98,8 @@ mod tests {
         assert_eq!(bi.mem_size, 4 << 20);
         assert_eq!(bi.mft, 0x10000 + 56);
         assert_eq!(bi.cmdline, 0x10000 + 56 + 8);
-        assert_eq!(mem.slice(bi.mft, 8).unwrap(), &mft);
-        assert_eq!(mem.slice(bi.cmdline, 12).unwrap(), b"hello world\0");
+        assert_eq!(mem.read::<[u8; 8]>(bi.mft).unwrap(), mft);
+        assert_eq!(mem.read::<[u8; 12]>(bi.cmdline).unwrap(), *b"hello world\0");
         assert_eq!(end, bi.cmdline + 8192);
     }
 

@@ -106,7 +106,9 @@ pub fn run(argv: Vec<OsString>) -> ! {
         mem.reserve_top(p.mapped - p.ring_gpa)
             .unwrap_or_else(|e| d.fatal(e));
     }
-    elf.load_into_zeroed(&inv.kernel.file, mem.as_mut_slice())
+    // The one slice of guest memory: no vCPU or thread can see it yet.
+    let image = mem.exclusive_slice().unwrap_or_else(|e| d.fatal(e));
+    elf.load_into_zeroed(&inv.kernel.file, image)
         .unwrap_or_else(|e| d.fatal(e));
     for s in elf.segments() {
         // Under gdb, text stays writable so that breakpoints can be set.

@@ -65,7 +65,7 @@ pub struct Vm {
 
 impl Vm {
     /// Opens KVM and creates the VM with `mem` as its only memory slot.
-    pub fn create(mem: GuestMemory) -> Result<Vm, VmError> {
+    pub fn create(mut mem: GuestMemory) -> Result<Vm, VmError> {
         let kvm = Kvm::new().map_err(VmError::Open)?;
         let version = kvm.get_api_version();
         if version != KVM_API_VERSION {

@@ -24,8 +24,7 @@ use corten_abi::solo5::{R_EINVAL, R_OK};
 
 use super::{put, read_args, HypercallError, Outcome};
 use crate::devices::{BlockDevice, Devices};
-use crate::guest_mem::GuestMemory;
-use crate::sys::retry;
+use crate::guest_mem::{GuestMemory, GuestRange, GuestRangeMut};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -98,11 +97,11 @@ fn io(
     let fd = dev.fd;
     let result = match op {
         Op::Write => {
-            let data = mem.slice(args.data, args.len).map_err(access)?;
+            let data = mem.range(args.data, args.len).map_err(access)?;
             pwrite_all(fd, data, args.offset)
         }
         Op::Read => {
-            let data = mem.slice_mut(args.data, args.len).map_err(access)?;
+            let data = mem.range_mut(args.data, args.len).map_err(access)?;
             pread_all(fd, data, args.offset)
         }
     };
@@ -117,23 +116,18 @@ fn io(
     Ok(None)
 }
 
-/// One `pwrite` of all of `data`; a short write is an error (the file
-/// system is full).
-fn pwrite_all(fd: i32, data: &[u8], offset: u64) -> io::Result<()> {
-    let off = file_offset(offset)?;
-    // SAFETY: pointer and length come from a live slice.
-    let n = retry(|| unsafe { libc::pwrite(fd, data.as_ptr().cast(), data.len(), off) })?;
+/// One `pwrite` of all of `data`, straight from guest memory; a short
+/// write is an error (the file system is full).
+fn pwrite_all(fd: i32, data: GuestRange<'_>, offset: u64) -> io::Result<()> {
+    let n = data.pwrite_to(fd, file_offset(offset)?)?;
     whole(n, data.len(), "wrote", io::ErrorKind::WriteZero)
 }
 
-/// One `pread` of all of `data`; a short read is an error (the backing
-/// file shrank under the tender).
-fn pread_all(fd: i32, data: &mut [u8], offset: u64) -> io::Result<()> {
-    let off = file_offset(offset)?;
-    let len = data.len();
-    // SAFETY: pointer and length come from a live, writable slice.
-    let n = retry(|| unsafe { libc::pread(fd, data.as_mut_ptr().cast(), len, off) })?;
-    whole(n, len, "read", io::ErrorKind::UnexpectedEof)
+/// One `pread` of all of `data`, straight into guest memory; a short read
+/// is an error (the backing file shrank under the tender).
+fn pread_all(fd: i32, data: GuestRangeMut<'_>, offset: u64) -> io::Result<()> {
+    let n = data.pread_from(fd, file_offset(offset)?)?;
+    whole(n, data.len(), "read", io::ErrorKind::UnexpectedEof)
 }
 
 fn file_offset(offset: u64) -> io::Result<libc::off_t> {
@@ -229,7 +223,7 @@ mod tests {
         h.dispatch(&mut m, Hypercall::BlockRead as u32, 0x3000)
             .unwrap();
         assert_eq!(ret(&m), R_OK as i32);
-        assert_eq!(m.slice(0x20000, 512).unwrap(), &[0xab; 512][..]);
+        assert_eq!(m.read::<[u8; 512]>(0x20000).unwrap(), [0xab; 512]);
     }
 
     #[test]

@@ -22,8 +22,7 @@ use std::io;
 use corten_abi::hvt::{HcHalt, HcPoll, HcPuts, HcWalltime, Hypercall, HVT_HALT_COOKIE_MAX};
 
 use crate::devices::Devices;
-use crate::guest_mem::{AsBytes, GuestAccessError, GuestMemory, Pod};
-use crate::sys::retry;
+use crate::guest_mem::{AsBytes, GuestAccessError, GuestMemory, GuestRange, Pod};
 pub use poll::{PollError, Poller};
 
 /// What the run loop does after a hypercall.
@@ -201,19 +200,21 @@ fn puts(mem: &mut GuestMemory, gpa: u64) -> Result<Option<Outcome>, HypercallErr
     const CALL: &str = "PUTS";
     let args: HcPuts = read_args(mem, CALL, gpa, false)?;
     let text = mem
-        .slice(args.data, args.len)
+        .range(args.data, args.len)
         .map_err(HypercallError::access(CALL, "the text to print"))?;
     write_all(1, text).map_err(HypercallError::Console)?;
     Ok(None)
 }
 
-/// Writes all of `bytes` to `fd` (retrying on EINTR and short writes).
-fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        let len = bytes.len();
-        // SAFETY: pointer and length come from a live slice.
-        let n = retry(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), len) })?;
-        bytes = bytes.get(n..).unwrap_or(&[]);
+/// Writes all of `text` to `fd`, straight from guest memory (retrying on
+/// EINTR and short writes).
+fn write_all(fd: i32, mut text: GuestRange<'_>) -> io::Result<()> {
+    while !text.is_empty() {
+        let n = text.write_to(fd)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        text = text.after(n);
     }
     Ok(())
 }

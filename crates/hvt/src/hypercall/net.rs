@@ -15,7 +15,7 @@ use corten_abi::solo5::{R_AGAIN, R_EINVAL, R_OK};
 use super::{put, read_args, HypercallError, Outcome};
 use crate::devices::Devices;
 use crate::guest_mem::GuestMemory;
-use crate::sys::{retry, would_block};
+use crate::sys::would_block;
 
 pub(super) fn write(
     devices: &Devices,
@@ -30,10 +30,9 @@ pub(super) fn write(
         return Ok(None);
     };
     let frame = mem
-        .slice(args.data, args.len)
+        .range(args.data, args.len)
         .map_err(HypercallError::access(CALL, "the frame"))?;
-    // SAFETY: pointer and length come from a live slice.
-    let ret = match retry(|| unsafe { libc::write(dev.fd, frame.as_ptr().cast(), frame.len()) }) {
+    let ret = match frame.write_to(dev.fd) {
         Ok(n) if n as u64 != args.len => {
             return Err(HypercallError::NetShortWrite {
                 name: dev.name.clone(),
@@ -69,11 +68,9 @@ pub(super) fn read(
     };
     let fd = dev.fd;
     let buf = mem
-        .slice_mut(args.data, args.len)
+        .range_mut(args.data, args.len)
         .map_err(HypercallError::access(CALL, "the receive buffer"))?;
-    let len = buf.len();
-    // SAFETY: pointer and length come from a live, writable slice.
-    let got = match retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) }) {
+    let got = match buf.read_from(fd) {
         // End of file: nothing to read, as upstream.
         Ok(0) => None,
         Ok(n) => Some(n as u64),
@@ -148,7 +145,7 @@ mod tests {
             .unwrap();
         assert_eq!(m.read::<i32>(0x3018).unwrap(), R_OK as i32);
         assert_eq!(m.read::<u64>(0x3010).unwrap(), 6);
-        assert_eq!(m.slice(0x10000, 6).unwrap(), b"frame!");
+        assert_eq!(m.read::<[u8; 6]>(0x10000).unwrap(), *b"frame!");
 
         m.write_bytes(0x20000, b"reply").unwrap();
         request(&mut m, 2, 0x20000, 5);

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::arch;
 use crate::diag;
+use crate::guest_mem::GuestRange;
 use crate::vm::Vm;
 
 #[derive(Debug, thiserror::Error)]
@@ -172,13 +173,14 @@ impl Dumpcore {
         let mut resident = vec![0u8; total as usize];
         let all = vm
             .mem
-            .slice(0, mem_size)
+            .range(0, mem_size)
             .map_err(|_| io::ErrorKind::InvalidInput)?;
-        // SAFETY: `all` is the whole guest mapping (page-aligned, mapped)
-        // and `resident` holds one byte per page.
+        // SAFETY: `all` is the whole guest mapping (page-aligned, mapped),
+        // whose bytes mincore does not touch, and `resident` holds one byte
+        // per page.
         let rc = unsafe {
             libc::mincore(
-                all.as_ptr() as *mut libc::c_void,
+                all.as_ptr().cast_mut().cast(),
                 all.len(),
                 resident.as_mut_ptr(),
             )
@@ -194,15 +196,31 @@ impl Dumpcore {
             let at = page as u64 * PAGE;
             let bytes = vm
                 .mem
-                .slice(at, PAGE)
+                .range(at, PAGE)
                 .map_err(|_| io::ErrorKind::InvalidInput)?;
-            file.write_all_at(bytes, load_offset + at)?;
+            pwrite_all(&file, bytes, load_offset + at)?;
             dumped += 1;
         }
         // The file spans all of guest memory even if its tail is sparse.
         file.set_len(load_offset + mem_size)?;
         Ok((dumped, total))
     }
+}
+
+/// Writes all of `bytes` at `offset`, straight from guest memory (the
+/// ring's I/O thread may still be writing it: no slice of it is formed).
+fn pwrite_all(file: &File, mut bytes: GuestRange<'_>, offset: u64) -> io::Result<()> {
+    let mut at = offset;
+    while !bytes.is_empty() {
+        let off = libc::off_t::try_from(at).map_err(|_| io::ErrorKind::InvalidInput)?;
+        let n = bytes.pwrite_to(file.as_raw_fd(), off)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        bytes = bytes.after(n);
+        at = at.saturating_add(n as u64);
+    }
+    Ok(())
 }
 
 fn phdr(out: &mut Vec<u8>, p_type: u32, offset: u64, filesz: u64, memsz: u64) {

@@ -250,15 +250,13 @@ impl SingleThreadBase for Session<'_> {
         if start >= size {
             return Err(TargetError::NonFatal);
         }
-        let n = (data.len() as u64).min(size - start);
-        let src = self
-            .vm
+        let n = (data.len() as u64).min(size - start) as usize;
+        let dst = data.get_mut(..n).ok_or(TargetError::NonFatal)?;
+        self.vm
             .mem
-            .slice(start, n)
+            .read_bytes(start, dst)
             .map_err(|_| TargetError::NonFatal)?;
-        let dst = data.get_mut(..src.len()).ok_or(TargetError::NonFatal)?;
-        dst.copy_from_slice(src);
-        Ok(src.len())
+        Ok(n)
     }
 
     fn write_addrs(&mut self, start: u64, data: &[u8]) -> TargetResult<(), Self> {

@@ -33,7 +33,7 @@ use corten_abi::ring::{
 use corten_abi::solo5::{R_AGAIN, R_EINVAL, R_OK};
 
 use crate::guest_mem::{GuestAccessError, SharedMemory};
-use crate::sys::{retry, would_block};
+use crate::sys::would_block;
 
 /// Why the host stops serving the ring (the tender then exits with 1).
 #[derive(Debug, thiserror::Error)]
@@ -202,8 +202,7 @@ impl HostRing {
         let Some(tap) = self.tap(e.handle) else {
             return Ok(());
         };
-        // SAFETY: `data` starts `len` readable bytes of guest memory.
-        match retry(|| unsafe { libc::write(tap.fd, data.cast(), e.len as usize) }) {
+        match data.write_to(tap.fd) {
             Ok(n) if n as u64 != u64::from(e.len) => Err(RingError::ShortWrite {
                 name: tap.name.clone(),
                 written: n,
@@ -239,9 +238,7 @@ impl HostRing {
                         what: "the receive buffer",
                         source,
                     })?;
-                // SAFETY: `buf` starts `len` writable bytes of guest memory
-                // (not host-read-only).
-                match retry(|| unsafe { libc::read(tap.fd, buf.cast(), e.len as usize) }) {
+                match buf.read_from(tap.fd) {
                     Ok(0) => (R_AGAIN, 0),
                     Ok(n) => {
                         counters.reads.fetch_add(1, Ordering::Relaxed);
@@ -406,7 +403,7 @@ mod tests {
         s.host.process(&c).unwrap();
         let k = s.commit(1);
         assert_eq!((k.id, k.ret, k.len), (9, R_OK as i32, 11));
-        assert_eq!(s.mem.slice(0x1c_0000, 11).unwrap(), b"hello guest");
+        assert_eq!(s.mem.read::<[u8; 11]>(0x1c_0000).unwrap(), *b"hello guest");
         assert_eq!(s.get(ENT_HEAD), 3);
         assert_eq!(c.writes.load(Ordering::Relaxed), 1);
         assert_eq!(c.reads.load(Ordering::Relaxed), 1);

@@ -48,10 +48,10 @@ pub const MAP_START: u64 = abi::BOOT_INFO_BASE;
 /// Writes the identity map of `[0, mem_size)` plus the MMIO window.
 pub fn write_page_tables(mem: &mut GuestMemory) -> Result<(), GuestAccessError> {
     let mem_size = mem.mapped_size();
-    mem.slice_mut(abi::PGD_BASE, PAGE_SIZE)?.fill(0);
-    mem.slice_mut(abi::PUD_BASE, PAGE_SIZE)?.fill(0);
-    mem.slice_mut(abi::PMD_BASE, abi::PMD_SIZE)?.fill(0);
-    mem.slice_mut(abi::PTE_BASE, PAGE_SIZE)?.fill(0);
+    mem.fill(abi::PGD_BASE, PAGE_SIZE, 0)?;
+    mem.fill(abi::PUD_BASE, PAGE_SIZE, 0)?;
+    mem.fill(abi::PMD_BASE, abi::PMD_SIZE, 0)?;
+    mem.fill(abi::PTE_BASE, PAGE_SIZE, 0)?;
 
     // 4 KiB pages for the first 2 MiB.
     let mut paddr = 0;

@@ -46,10 +46,10 @@ pub fn write_page_tables(mem: &mut GuestMemory, mode: PagingMode) -> Result<(), 
     let user = if mode.user_accessible { PTE_USER } else { 0 };
     let table = PTE_PRESENT | PTE_WRITABLE | user;
 
-    mem.slice_mut(abi::PML4_BASE, PAGE_SIZE)?.fill(0);
-    mem.slice_mut(abi::PDPTE_BASE, PAGE_SIZE)?.fill(0);
-    mem.slice_mut(abi::PDE_BASE, abi::PDE_SIZE)?.fill(0);
-    mem.slice_mut(abi::PT0E_BASE, PAGE_SIZE)?.fill(0);
+    mem.fill(abi::PML4_BASE, PAGE_SIZE, 0)?;
+    mem.fill(abi::PDPTE_BASE, PAGE_SIZE, 0)?;
+    mem.fill(abi::PDE_BASE, abi::PDE_SIZE, 0)?;
+    mem.fill(abi::PT0E_BASE, PAGE_SIZE, 0)?;
 
     mem.write::<u64>(abi::PML4_BASE, abi::PDPTE_BASE | table)?;
     for i in 0..4u64 {

@@ -442,12 +442,11 @@ impl Ring3 {
 
     /// RSP lies just below one of the TSS's stack pointers.
     fn on_interrupt_stack(&self, mem: &GuestMemory, sregs: &kvm_sregs, rsp: u64) -> bool {
-        let Ok(tss) = mem.slice(sregs.tr.base, TSS_SIZE) else {
+        let mut tss = [0u8; TSS_SIZE as usize];
+        if mem.read_bytes(sregs.tr.base, &mut tss).is_err() {
             return true;
-        };
-        stack_pointers(tss)
-            .into_iter()
-            .any(|top| top != 0 && rsp <= top && rsp + STACK_GUARD > top)
+        }
+        near_a_stack_top(&tss, rsp)
     }
 
     /// Copies and adapts the guest's GDT, IDT and TSS into the scratch area.
@@ -465,18 +464,13 @@ impl Ring3 {
         if gdt_len > MAX_GDT_BYTES || !((GP_VECTOR + 1) * 16..=0x1000).contains(&idt_len) {
             return Err(NotYet::TableSize);
         }
-        let gdt = mem
-            .slice(sregs.gdt.base, gdt_len)
-            .map_err(|_| NotYet::Memory)?
-            .to_vec();
-        let idt = mem
-            .slice(sregs.idt.base, idt_len)
-            .map_err(|_| NotYet::Memory)?
-            .to_vec();
-        let tss = mem
-            .slice(sregs.tr.base, TSS_SIZE)
-            .map_err(|_| NotYet::Memory)?
-            .to_vec();
+        let copy = |base: u64, len: u64| {
+            let mut bytes = vec![0u8; len as usize];
+            mem.read_bytes(base, &mut bytes).map(|()| bytes)
+        };
+        let gdt = copy(sregs.gdt.base, gdt_len).map_err(|_| NotYet::Memory)?;
+        let idt = copy(sregs.idt.base, idt_len).map_err(|_| NotYet::Memory)?;
+        let tss = copy(sregs.tr.base, TSS_SIZE).map_err(|_| NotYet::Memory)?;
 
         // Exceptions from CPL 3 switch stacks: every present exception gate
         // needs an IST stack, or the TSS a usable RSP0.
@@ -491,10 +485,7 @@ impl Ring3 {
                 return Err(NotYet::IstMissing);
             }
         }
-        if stack_pointers(&tss)
-            .into_iter()
-            .any(|top| top != 0 && rsp <= top && rsp + STACK_GUARD > top)
-        {
+        if near_a_stack_top(&tss, rsp) {
             return Err(NotYet::OnInterruptStack);
         }
 
@@ -554,13 +545,21 @@ impl Ring3 {
         }
         mem.write_bytes(SCRATCH_TSS, &new_tss)
             .map_err(|_| NotYet::Memory)?;
-        mem.slice_mut(SCRATCH_TSS + TSS_SIZE, IOMAP_SIZE)
-            .map_err(|_| NotYet::Memory)?
-            .fill(0);
+        mem.fill(SCRATCH_TSS + TSS_SIZE, IOMAP_SIZE, 0)
+            .map_err(|_| NotYet::Memory)?;
         mem.write::<u8>(SCRATCH_TSS + TSS_SIZE + IOMAP_SIZE, 0xff)
             .map_err(|_| NotYet::Memory)?;
         Ok(handlers)
     }
+}
+
+/// `rsp` lies at most [`STACK_GUARD`] bytes below one of the TSS's stack
+/// pointers (all guest values: compared without arithmetic that can
+/// overflow).
+fn near_a_stack_top(tss: &[u8], rsp: u64) -> bool {
+    stack_pointers(tss)
+        .into_iter()
+        .any(|top| top != 0 && top.checked_sub(rsp).is_some_and(|d| d < STACK_GUARD))
 }
 
 /// RSP0 and IST1..7 of a 64-bit TSS.
