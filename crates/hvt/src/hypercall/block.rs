@@ -147,6 +147,7 @@ fn whole(n: usize, len: usize, did: &str, kind: io::ErrorKind) -> io::Result<()>
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test values, not the guest's
 mod tests {
     use super::*;
     use crate::devices::Device;

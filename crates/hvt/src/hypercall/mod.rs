@@ -13,6 +13,8 @@
 //!   and a message naming the hypercall and the range, as upstream does
 //!   ("Invalid guest access"): there is no sane way to answer the guest.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 mod block;
 mod net;
 pub mod poll;

@@ -105,7 +105,7 @@ impl Poller {
             what: format!("network device handle {handle}"),
             source,
         })?;
-        self.registered += 1;
+        self.registered = self.registered.saturating_add(1);
         Ok(())
     }
 
@@ -155,7 +155,7 @@ impl Poller {
     fn wait_events(&mut self, timeout_ms: libc::c_int) -> Result<Ready, PollError> {
         const MAX_EVENTS: usize = corten_abi::mft::MFT_MAX_ENTRIES + 1;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
-        let want = (self.registered + 1).min(MAX_EVENTS) as libc::c_int;
+        let want = self.registered.saturating_add(1).min(MAX_EVENTS) as libc::c_int;
         // SAFETY: `events` has room for `want` entries. An interrupted wait
         // is restarted: the timer keeps running, so the deadline stays.
         let n = retry(|| unsafe {
@@ -176,7 +176,7 @@ impl Poller {
             }
             if let Some(bit) = 1u64.checked_shl(token as u32).filter(|_| token < 64) {
                 ready.set |= bit;
-                ready.count += 1;
+                ready.count = ready.count.saturating_add(1);
             }
         }
         Ok(ready)

@@ -170,8 +170,9 @@ impl HostRing {
             // A volatile copy: the guest may be writing it.
             let entry = unsafe {
                 self.ring
-                    .add(ENTRIES + slot as usize * size_of::<RingEntry>())
+                    .add(ENTRIES)
                     .cast::<RingEntry>()
+                    .add(slot as usize)
                     .read_volatile()
             };
             match entry.operation {
@@ -260,8 +261,9 @@ impl HostRing {
         // aligned). Volatile: the guest reads it concurrently.
         unsafe {
             self.ring
-                .add(COMMITS + at * size_of::<RingCommit>())
+                .add(COMMITS)
                 .cast::<RingCommit>()
+                .add(at)
                 .write_volatile(commit)
         };
         self.com_tail = self.com_tail.wrapping_add(1);
@@ -271,6 +273,7 @@ impl HostRing {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test values, not the guest's
 mod tests {
     use super::*;
     use crate::guest_mem::{GuestMemory, HostProt};

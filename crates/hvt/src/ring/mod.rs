@@ -24,6 +24,8 @@
 //! the pending entries are served before the process exits (upstream joins
 //! the thread at halt).
 
+#![deny(clippy::arithmetic_side_effects)]
+
 pub mod host;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -52,7 +54,7 @@ pub struct Plan {
 /// Bytes reserved at the top of the mapping: the ring, rounded up to the
 /// guest page (2 MiB).
 pub const fn reserve() -> u64 {
-    (std::mem::size_of::<Ring>() as u64).div_ceil(arch::MEM_BLOCK) * arch::MEM_BLOCK
+    (std::mem::size_of::<Ring>() as u64).next_multiple_of(arch::MEM_BLOCK)
 }
 
 /// The layout for a guest of `mem_size` bytes (already rounded to the
@@ -60,12 +62,12 @@ pub const fn reserve() -> u64 {
 /// (`--mem=4096` leaves the guest 4094 MiB). `None` if too small for both.
 pub fn plan(mem_size: u64) -> Option<Plan> {
     let mapped = mem_size.saturating_add(reserve()).min(arch::MEM_MAX);
-    if mapped < 2 * reserve() {
+    if mapped < reserve().saturating_mul(2) {
         return None;
     }
     Some(Plan {
         mapped,
-        ring_gpa: mapped - reserve(),
+        ring_gpa: mapped.checked_sub(reserve())?,
     })
 }
 
@@ -126,7 +128,7 @@ impl NetRing {
             };
             let i = handle as usize;
             if taps.len() <= i {
-                taps.resize(i + 1, None);
+                taps.resize(i.saturating_add(1), None);
             }
             if let Some(slot) = taps.get_mut(i) {
                 *slot = Some(Tap {
@@ -153,9 +155,9 @@ impl NetRing {
             .name("net-ring".into())
             .spawn(move || serve(ring, kick_fd, &thread_control))
             .map_err(RingSetupError::Spawn)?;
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let started = Instant::now();
         while !control.ready.load(Ordering::Acquire) {
-            if Instant::now() > deadline {
+            if started.elapsed() > Duration::from_secs(5) {
                 return Err(RingSetupError::NotReady);
             }
             std::thread::yield_now();
@@ -178,8 +180,10 @@ impl NetRing {
         let one = 1u64.to_ne_bytes();
         // SAFETY: writes 8 bytes from a live buffer to our eventfd.
         let _ = unsafe { libc::write(self.kick.as_raw_fd(), one.as_ptr().cast(), one.len()) };
-        let deadline = Instant::now() + Duration::from_millis(100);
-        while !self.control.drained.load(Ordering::Acquire) && Instant::now() < deadline {
+        let started = Instant::now();
+        while !self.control.drained.load(Ordering::Acquire)
+            && started.elapsed() < Duration::from_millis(100)
+        {
             std::hint::spin_loop();
         }
     }

@@ -35,6 +35,8 @@
 //! Enabled automatically when the host's KVM is PVM (see [`enabled`]);
 //! `CORTEN_HVT_RING3=1` forces it on, `=0` off.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use corten_abi::hvt::x86_64 as abi;
 use kvm_bindings::{kvm_dtable, kvm_segment, kvm_sregs};
 use kvm_ioctls::{Cap, Kvm};
@@ -123,6 +125,9 @@ const SHIM_DB: usize = 0x70;
 const SHIM_ORIG_DB: usize = 0x78;
 const SHIM_BP: usize = 0x88;
 const SHIM_ORIG_BP: usize = 0x90;
+/// Guest addresses of the debug shims.
+const SHIM_DB_AT: u64 = SCRATCH_SHIM + SHIM_DB as u64;
+const SHIM_BP_AT: u64 = SCRATCH_SHIM + SHIM_BP as u64;
 /// Ports of the debug shims' `out imm8, al` (outside the hypercall ports;
 /// only these two instructions of the scratch area use them).
 pub const DEBUG_PORT_DB: u16 = 0xe1;
@@ -259,13 +264,13 @@ impl Ring3 {
         match self.switch(vm) {
             Ok(()) => {
                 self.active = true;
-                self.switches += 1;
+                self.switches = self.switches.saturating_add(1);
                 self.last_refusal = None;
                 self.attempts = 0;
             }
             Err(why) => {
                 self.last_refusal = Some(why);
-                self.attempts += 1;
+                self.attempts = self.attempts.saturating_add(1);
                 if self.active && self.attempts < MAX_ATTEMPTS {
                     // Try again at the next exit.
                     let _ = vm.mem.write::<u8>(FLAG_PAGE, 1);
@@ -331,24 +336,27 @@ impl Ring3 {
         is_breakpoint: impl Fn(u64) -> bool,
     ) -> Option<DebugTrap> {
         let saved = self.saved.as_ref()?;
-        let out_at = SCRATCH_SHIM
-            + match port {
-                DEBUG_PORT_DB => SHIM_DB,
-                DEBUG_PORT_BP => SHIM_BP,
-                _ => return None,
-            } as u64;
-        let mut regs = vm.vcpu.get_regs().ok()?;
         // KVM leaves RIP on the `out` or after it, depending on whether it
         // emulated the instruction.
-        if regs.rip != out_at && regs.rip != out_at + OUT_IMM8_LEN {
+        let (out_at, after_out) = match port {
+            DEBUG_PORT_DB => (SHIM_DB_AT, SHIM_DB_AT + OUT_IMM8_LEN),
+            DEBUG_PORT_BP => (SHIM_BP_AT, SHIM_BP_AT + OUT_IMM8_LEN),
+            _ => return None,
+        };
+        let mut regs = vm.vcpu.get_regs().ok()?;
+        if regs.rip != out_at && regs.rip != after_out {
             return None;
         }
+        // The interrupt frame is the guest's to forge: its RIP is only
+        // compared and, for a #BP, stepped back over the int3 (wrapping, as
+        // the CPU's address arithmetic does).
         let Ok([rip, cs, rflags, rsp, ss]) = vm.mem.read::<[u64; 5]>(regs.rsp) else {
             return Some(DebugTrap::Guest);
         };
+        let int3_at = rip.wrapping_sub(1);
         let ours = match port {
             DEBUG_PORT_DB => stepping,
-            _ => is_breakpoint(rip.wrapping_sub(1)),
+            _ => is_breakpoint(int3_at),
         };
         let segment = |selector: u64| {
             [
@@ -366,7 +374,7 @@ impl Ring3 {
         let Ok(mut sregs) = vm.vcpu.get_sregs() else {
             return Some(DebugTrap::Guest);
         };
-        regs.rip = if port == DEBUG_PORT_BP { rip - 1 } else { rip };
+        regs.rip = if port == DEBUG_PORT_BP { int3_at } else { rip };
         regs.rsp = rsp;
         regs.rflags = rflags & !RFLAGS_TF;
         sregs.cs = cs;
@@ -390,20 +398,19 @@ impl Ring3 {
             && sregs.idt.base == SCRATCH_IDT
             && sregs.tr.base == SCRATCH_TSS;
         if !ours {
-            let handlers = self.install_tables(&mut vm.mem, &sregs, regs.rsp)?;
+            let (handlers, users) = self.install_tables(&mut vm.mem, &sregs, regs.rsp)?;
             let guest = sregs;
             sregs.gdt.base = SCRATCH_GDT;
-            sregs.gdt.limit = self.user_gdt_limit(&sregs);
+            sregs.gdt.limit = users.gdt_limit;
             sregs.idt.base = SCRATCH_IDT;
             sregs.tr.base = SCRATCH_TSS;
             sregs.tr.limit = TSS_LIMIT;
             sregs.tr.type_ = 11; // busy 64-bit TSS
-            let first_user = (u64::from(sregs.gdt.limit) + 1) / 8 - 2;
             self.saved = Some(Saved {
                 kernel_cs: guest.cs,
                 kernel_ss: guest.ss,
-                user_cs: user_segment(first_user as u16, true),
-                user_ss: user_segment(first_user as u16 + 1, false),
+                user_cs: user_segment(users.code, true),
+                user_ss: user_segment(users.data, false),
                 data: [
                     guest.ds.selector,
                     guest.es.selector,
@@ -435,11 +442,6 @@ impl Ring3 {
         vm.vcpu.set_sregs(&sregs).map_err(|_| NotYet::Registers)
     }
 
-    fn user_gdt_limit(&self, guest: &kvm_sregs) -> u16 {
-        let entries = (u64::from(guest.gdt.limit) + 1).div_ceil(8);
-        ((entries + 2) * 8 - 1) as u16
-    }
-
     /// RSP lies just below one of the TSS's stack pointers.
     fn on_interrupt_stack(&self, mem: &GuestMemory, sregs: &kvm_sregs, rsp: u64) -> bool {
         let mut tss = [0u8; TSS_SIZE as usize];
@@ -455,9 +457,10 @@ impl Ring3 {
         mem: &mut GuestMemory,
         sregs: &kvm_sregs,
         rsp: u64,
-    ) -> Result<Handlers, NotYet> {
-        let gdt_len = u64::from(sregs.gdt.limit) + 1;
-        let idt_len = u64::from(sregs.idt.limit) + 1;
+    ) -> Result<(Handlers, UserDescriptors), NotYet> {
+        // Limits are u16: these sums cannot saturate.
+        let gdt_len = u64::from(sregs.gdt.limit).saturating_add(1);
+        let idt_len = u64::from(sregs.idt.limit).saturating_add(1);
         if sregs.gdt.base == abi::GDT_BASE || sregs.idt.limit == 0 || sregs.tr.selector == 0 {
             return Err(NotYet::NoGuestTables);
         }
@@ -475,10 +478,7 @@ impl Ring3 {
         // Exceptions from CPL 3 switch stacks: every present exception gate
         // needs an IST stack, or the TSS a usable RSP0.
         let rsp0 = read_u64(&tss, 4);
-        for v in 0..32u64.min(idt_len / 16) {
-            let gate = idt
-                .get((v * 16) as usize..(v * 16 + 16) as usize)
-                .unwrap_or(&[]);
+        for gate in idt.chunks_exact(16).take(32) {
             let present = gate.get(5).is_some_and(|b| b & 0x80 != 0);
             let ist = gate.get(4).map_or(0, |b| b & 7);
             if present && ist == 0 && rsp0 == 0 {
@@ -492,7 +492,8 @@ impl Ring3 {
         // GDT: the guest's descriptors with "accessed" preset (the CPU
         // would otherwise write it into this read-only page), then ours.
         let mut new_gdt = gdt.clone();
-        new_gdt.resize(gdt_len.div_ceil(8) as usize * 8, 0);
+        let padded = new_gdt.len().checked_next_multiple_of(8);
+        new_gdt.resize(padded.ok_or(NotYet::TableSize)?, 0);
         for desc in new_gdt.chunks_exact_mut(8) {
             let s_and_present = desc.get(5).is_some_and(|b| b & 0x90 == 0x90);
             if s_and_present {
@@ -501,9 +502,9 @@ impl Ring3 {
                 }
             }
         }
-        let first_user = new_gdt.len() as u16 / 8;
-        new_gdt.extend_from_slice(&descriptor(first_user, true).to_le_bytes());
-        new_gdt.extend_from_slice(&descriptor(first_user + 1, false).to_le_bytes());
+        let users = UserDescriptors::after(new_gdt.len()).ok_or(NotYet::TableSize)?;
+        new_gdt.extend_from_slice(&descriptor(users.code, true).to_le_bytes());
+        new_gdt.extend_from_slice(&descriptor(users.data, false).to_le_bytes());
         mem.write_bytes(SCRATCH_GDT, &new_gdt)
             .map_err(|_| NotYet::Memory)?;
 
@@ -514,12 +515,11 @@ impl Ring3 {
         let mut new_idt = idt;
         let mut handlers = Handlers::default();
         for (vector, shim, orig) in [
-            (GP_VECTOR, 0, &mut handlers.gp),
-            (DB_VECTOR, SHIM_DB, &mut handlers.db),
-            (BP_VECTOR, SHIM_BP, &mut handlers.bp),
+            (GP_VECTOR, SCRATCH_SHIM, &mut handlers.gp),
+            (DB_VECTOR, SHIM_DB_AT, &mut handlers.db),
+            (BP_VECTOR, SHIM_BP_AT, &mut handlers.bp),
         ] {
-            let at = (vector * 16) as usize;
-            let Some(gate) = new_idt.get_mut(at..at + 16) else {
+            let Some(gate) = new_idt.chunks_exact_mut(16).nth(vector as usize) else {
                 continue;
             };
             let present = gate.get(5).is_some_and(|b| b & 0x80 != 0);
@@ -527,7 +527,7 @@ impl Ring3 {
                 continue;
             }
             *orig = gate_offset(gate);
-            set_gate_offset(gate, SCRATCH_SHIM + shim as u64);
+            set_gate_offset(gate, shim);
             if vector == BP_VECTOR {
                 if let Some(b) = gate.get_mut(5) {
                     *b |= 0x60;
@@ -549,7 +549,32 @@ impl Ring3 {
             .map_err(|_| NotYet::Memory)?;
         mem.write::<u8>(SCRATCH_TSS + TSS_SIZE + IOMAP_SIZE, 0xff)
             .map_err(|_| NotYet::Memory)?;
-        Ok(handlers)
+        Ok((handlers, users))
+    }
+}
+
+/// The two DPL-3 descriptors the tender appends to the guest's GDT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct UserDescriptors {
+    /// Indices of the code and data descriptors.
+    code: u16,
+    data: u16,
+    /// Limit of the extended GDT.
+    gdt_limit: u16,
+}
+
+impl UserDescriptors {
+    /// After a GDT of `len` bytes (a multiple of 8); `None` if the
+    /// extended table would not fit a GDT limit.
+    fn after(len: usize) -> Option<UserDescriptors> {
+        let code = u16::try_from(len / 8).ok()?;
+        let data = code.checked_add(1)?;
+        let gdt_limit = data.checked_add(1)?.checked_mul(8)?.checked_sub(1)?;
+        Some(UserDescriptors {
+            code,
+            data,
+            gdt_limit,
+        })
     }
 }
 
@@ -564,18 +589,14 @@ fn near_a_stack_top(tss: &[u8], rsp: u64) -> bool {
 
 /// RSP0 and IST1..7 of a 64-bit TSS.
 fn stack_pointers(tss: &[u8]) -> [u64; 8] {
-    let mut out = [0u64; 8];
-    out[0] = read_u64(tss, 4);
-    for (i, slot) in out.iter_mut().enumerate().skip(1) {
-        *slot = read_u64(tss, 0x24 + (i - 1) * 8);
-    }
-    out
+    [4, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54].map(|at| read_u64(tss, at))
 }
 
+/// The little-endian u64 at `at`, 0 if `b` is too short.
 fn read_u64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .and_then(|s| <[u8; 8]>::try_from(s).ok())
-        .map_or(0, u64::from_le_bytes)
+    b.get(at..)
+        .and_then(|s| s.first_chunk::<8>())
+        .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
 /// Handler address of a 16-byte interrupt gate.
@@ -635,7 +656,7 @@ fn write_shim(
 ) -> Result<(), crate::guest_mem::GuestAccessError> {
     let mut code = SHIM;
     let mut patch = |at: usize, bytes: &[u8]| {
-        if let Some(dst) = code.get_mut(at..at + bytes.len()) {
+        if let Some(dst) = code.get_mut(at..).and_then(|c| c.get_mut(..bytes.len())) {
             dst.copy_from_slice(bytes);
         }
     };
@@ -701,6 +722,52 @@ mod tests {
         assert_eq!((code >> 53) & 1, 1); // 64-bit
         assert_eq!(user_segment(5, true).selector, 5 * 8 + 3);
         assert_eq!(user_segment(6, false).dpl, 3);
+    }
+
+    /// A TSS whose RSP0 is `rsp0` and IST1 is `ist1`.
+    fn tss(rsp0: u64, ist1: u64) -> [u8; TSS_SIZE as usize] {
+        let mut t = [0u8; TSS_SIZE as usize];
+        t[4..12].copy_from_slice(&rsp0.to_le_bytes());
+        t[0x24..0x2c].copy_from_slice(&ist1.to_le_bytes());
+        t
+    }
+
+    #[test]
+    fn stack_tops_are_compared_without_overflow() {
+        let t = tss(0x8000, 0);
+        assert!(near_a_stack_top(&t, 0x8000));
+        assert!(near_a_stack_top(&t, 0x8000 - STACK_GUARD + 1));
+        assert!(!near_a_stack_top(&t, 0x8000 - STACK_GUARD));
+        assert!(!near_a_stack_top(&t, 0x8001));
+        // Guest values at the top of the address space: no wrap-around
+        // (rsp + STACK_GUARD would overflow) and no panic.
+        let t = tss(0, u64::MAX);
+        assert!(near_a_stack_top(&t, u64::MAX - 1));
+        assert!(near_a_stack_top(&t, u64::MAX));
+        assert!(!near_a_stack_top(&t, 0));
+        assert!(!near_a_stack_top(&tss(u64::MAX - 1, 0), u64::MAX));
+        // A zero pointer is "no stack", and a short TSS reads as zeroes.
+        assert!(!near_a_stack_top(&tss(0, 0), 0));
+        assert!(!near_a_stack_top(&[0xff; 8], 0));
+        assert_eq!(stack_pointers(&tss(1, 2))[..2], [1, 2]);
+    }
+
+    #[test]
+    fn user_descriptors_follow_the_guest_gdt_or_are_refused() {
+        assert_eq!(
+            UserDescriptors::after(5 * 8),
+            Some(UserDescriptors {
+                code: 5,
+                data: 6,
+                gdt_limit: 7 * 8 - 1
+            })
+        );
+        // The largest GDT the tender copies still fits.
+        let max = (MAX_GDT_BYTES as usize).next_multiple_of(8);
+        assert!(UserDescriptors::after(max).is_some());
+        // Past what a 16-bit limit can describe: refused, not wrapped.
+        assert_eq!(UserDescriptors::after(8190 * 8), None);
+        assert_eq!(UserDescriptors::after(usize::MAX - 7), None);
     }
 
     #[test]
