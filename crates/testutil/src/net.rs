@@ -2,7 +2,6 @@
 //! devices inside it, and a raw-socket ICMP pinger that keeps a bounded
 //! window of echo requests in flight and accounts for every reply.
 
-use std::ffi::OsString;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Command;
@@ -28,32 +27,6 @@ pub fn in_new_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     })
     .join()
     .expect("network test thread panicked")
-}
-
-/// The tap's MTU reaches the guest: in a fresh namespace, `run` starts a
-/// tender with `mem` (its `--mem=` option) on the `net_mtu` unikernel
-/// `kernel`, whose one network device is a tap of MTU 9000; the guest must
-/// report that MTU (upstream's test_net_mtu prints it) and succeed.
-pub fn mtu_reaches_guest(
-    kernel: std::path::PathBuf,
-    mem: &'static str,
-    run: fn(Vec<OsString>) -> crate::Outcome,
-) {
-    in_new_netns(move || {
-        add_tap("tap102", "10.2.0.1/24", Some(9000));
-        let mut a: Vec<OsString> = [mem, "--net:service0=tap102", "--"]
-            .into_iter()
-            .map(OsString::from)
-            .collect();
-        a.push(kernel.into_os_string());
-        let o = run(a);
-        assert!(
-            o.stdout.contains("MTU is 9000"),
-            "MTU not reported:\n{}",
-            o.output()
-        );
-        o.expect_success();
-    });
 }
 
 /// Runs `ip ARGS`, failing the test on error.
