@@ -45,3 +45,16 @@ where
 {
     TENDER.command(args)
 }
+
+/// One `#[test]` per case at CPL 0 (`cpl0::CASE`) and one with ring-3
+/// execution forced on (`ring3::CASE`): `CASE(r)` with `r` the value of
+/// CORTEN_HVT_RING3 to run the tender with, "0" or "1".
+#[allow(unused_macros)] // only the testkit suites use it
+macro_rules! at_both_cpls {
+    ($($name:ident),* $(,)?) => {
+        mod cpl0 { $( #[test] fn $name() { super::$name("0"); } )* }
+        mod ring3 { $( #[test] fn $name() { super::$name("1"); } )* }
+    };
+}
+#[allow(unused_imports)] // only the testkit suites use it
+pub(crate) use at_both_cpls;
