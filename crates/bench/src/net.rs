@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use corten_wire::{icmp, ipv4};
+
 use crate::affinity;
 use crate::inventory::{Tender, Unikernel};
 use crate::measure::{MeasureError, Probe};
@@ -319,52 +321,38 @@ impl Probe for PingProbe {
     }
 }
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| match c {
-            [a, b] => u32::from(u16::from_be_bytes([*a, *b])),
-            [a] => u32::from(u16::from_be_bytes([*a, 0])),
-            _ => 0,
-        })
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// An ICMP echo request (type 8) with identifier `id`, sequence `seq`
-/// and a fixed payload.
-pub fn echo_request(id: u16, seq: u16) -> [u8; 8 + PAYLOAD] {
-    let mut pkt = [0u8; 8 + PAYLOAD];
-    pkt[0] = 8;
-    pkt[4..6].copy_from_slice(&id.to_be_bytes());
-    pkt[6..8].copy_from_slice(&seq.to_be_bytes());
-    for (i, b) in pkt[8..].iter_mut().enumerate() {
+/// An ICMP echo request with identifier `id`, sequence `seq` and a fixed
+/// payload.
+pub fn echo_request(id: u16, seq: u16) -> [u8; icmp::ECHO_HEADER_LEN + PAYLOAD] {
+    let mut pkt = [0u8; icmp::ECHO_HEADER_LEN + PAYLOAD];
+    for (i, b) in pkt[icmp::ECHO_HEADER_LEN..].iter_mut().enumerate() {
         *b = i as u8;
     }
-    let c = checksum(&pkt);
-    pkt[2..4].copy_from_slice(&c.to_be_bytes());
+    let header = icmp::Echo {
+        kind: icmp::ECHO_REQUEST,
+        id,
+        seq,
+    };
+    // The array is longer than the header: writing cannot fail.
+    let _ = header.write(&mut pkt);
     pkt
 }
 
 /// Whether `packet` (IPv4 header + ICMP, as a raw socket delivers it) is
 /// the echo reply to (`id`, `seq`) with the payload intact.
 pub fn is_reply(packet: &[u8], id: u16, seq: u16) -> bool {
-    let Some(&vihl) = packet.first() else {
+    let Some(msg) = ipv4::payload(packet) else {
         return false;
     };
-    let ihl = usize::from(vihl & 0x0f) * 4;
-    let Some(icmp) = packet.get(ihl..) else {
-        return false;
+    let reply = icmp::Echo {
+        kind: icmp::ECHO_REPLY,
+        id,
+        seq,
     };
-    let expect = echo_request(id, seq);
-    icmp.len() == expect.len()
-        && icmp.first() == Some(&0)
-        && icmp.get(4..8) == expect.get(4..8)
-        && icmp.get(8..) == expect.get(8..)
-        && checksum(icmp) == 0
+    let request = echo_request(id, seq);
+    icmp::Echo::parse(msg) == Some(reply)
+        && icmp::payload(msg) == icmp::payload(&request)
+        && corten_wire::verifies(msg)
 }
 
 #[cfg(test)]
@@ -374,13 +362,10 @@ mod tests {
     #[test]
     fn request_checksum_verifies_and_reply_is_recognised() {
         let req = echo_request(0x1234, 7);
-        assert_eq!(checksum(&req), 0);
+        assert!(corten_wire::verifies(&req));
         // The reply: type 0, checksum adjusted, behind a 20-byte IP header.
         let mut reply = req;
-        reply[0] = 0;
-        reply[2..4].copy_from_slice(&[0, 0]);
-        let c = checksum(&reply);
-        reply[2..4].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(icmp::answer(&mut reply), Some(()));
         let mut packet = vec![0x45u8];
         packet.extend_from_slice(&[0u8; 19]);
         packet.extend_from_slice(&reply);

@@ -55,14 +55,7 @@ fn ring3_engaged(r: &str, o: &Outcome) {
     }
 }
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        mod cpl0 { $( #[test] fn $name() { super::$name("0"); } )* }
-        mod ring3 { $( #[test] fn $name() { super::$name("1"); } )* }
-    };
-}
-
-cases!(
+common::at_both_cpls!(
     halt_status,
     halt_negative_status,
     halt_bad_cookie,

@@ -103,14 +103,7 @@ fn publish(c: Code, n: u32) -> Code {
     c.store32_rbx(ENT_TAIL, n).out32(0x600, 0)
 }
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        mod cpl0 { $( #[test] fn $name() { super::$name("0"); } )* }
-        mod ring3 { $( #[test] fn $name() { super::$name("1"); } )* }
-    };
-}
-
-cases!(
+common::at_both_cpls!(
     offered_with_a_network_device,
     not_offered_when_disabled,
     guest_memory_ends_at_the_ring,

@@ -1,4 +1,4 @@
-//! Upstream's hvt test cases on Corten-built unikernels
+//! The shared suite and hvt's own cases on Corten-built unikernels
 //! (target/unikernels/NAME.hvt, from `cargo xtask build`). A missing
 //! unikernel fails the test. Needs /dev/kvm; network cases need root.
 
@@ -6,8 +6,9 @@
 
 mod common;
 
-hvt_suite!(common::Source::Corten;
-    hello, quiet, output, globals, abort, exception, zeropage, xnow, notls, tls, ssp, fpu, time,
-    blk, blk_4096, blk_misaligned, blk_odd, blk_too_small, mft_maxdevices, dumpcore,
-    dumpcore_exception,
-    net, net_2if, net_mtu, net_ring, net_hypercalls);
+use common::suite;
+use corten_testutil::Source;
+
+corten_testutil::tender_suite!(common::TENDER, Corten);
+corten_testutil::tender_cases!(in suite, common::TENDER, Source::Corten;
+    dumpcore, dumpcore_exception, net_ring, net_hypercalls);

@@ -82,8 +82,8 @@ fn kernel_that_is_not_an_elf() {
 fn program_name_comes_from_argv0() {
     let d = TempDir::new("argv0");
     let link = d.path().join("solo5-spt");
-    std::os::unix::fs::symlink(common::tender(), &link).unwrap();
-    let o = common::wait_with_timeout(
+    std::os::unix::fs::symlink(common::TENDER.program(), &link).unwrap();
+    let o = corten_testutil::wait_with_timeout(
         std::process::Command::new(&link)
             .arg("/nonexistent.spt")
             .stdout(std::process::Stdio::piped())
@@ -105,7 +105,7 @@ fn program_name_comes_from_argv0() {
 fn tender_is_position_independent() {
     // Guest memory lives at fixed low addresses; the tender must be a PIE
     // so the kernel loads it far above them.
-    let b = std::fs::read(common::tender()).unwrap();
+    let b = std::fs::read(common::TENDER.program()).unwrap();
     assert_eq!(&b[..4], b"\x7fELF");
     assert_eq!(
         u16::from_le_bytes([b[16], b[17]]),
@@ -115,17 +115,10 @@ fn tender_is_position_independent() {
 }
 
 #[test]
-fn kernels_that_are_not_regular_files_are_refused_without_hanging() {
-    let d = TempDir::new("nonregular");
-    for (path, phrase) in corten_testutil::launcher::non_regular_files(&d) {
-        let cmd = std::process::Command::new(common::tender());
-        corten_testutil::launcher::refuses_quickly(cmd, &path, phrase);
-    }
-}
-
-#[test]
 fn net_mac_must_be_a_unicast_station_address() {
-    let k = common::unikernel(corten_testutil::Source::Corten, "net").unwrap();
+    let k = common::TENDER
+        .unikernel(corten_testutil::Source::Corten, "net")
+        .unwrap();
     let k = k.to_string_lossy().into_owned();
     for (mac, phrase) in [
         ("00:00:00:00:00:00", "all-zero MAC address"),

@@ -1,9 +1,11 @@
-//! Helpers for the tenders' integration tests (a dev-dependency of
-//! corten-spt and corten-hvt; never part of a tender): running a program
-//! with a timeout and checking how it ended ([`process`]), and network
-//! plumbing in a private namespace ([`net`]), finding the test unikernels
-//! ([`unikernels`]), reading the hostile ones' case lists ([`hostile`]) and
-//! starting tenders as hostile launchers do ([`launcher`]).
+//! The tenders' integration tests (a dev-dependency of corten-spt and
+//! corten-hvt; never part of a tender): the test suite both tenders run
+//! ([`suite`], on the [`Tender`] each crate describes), and the helpers
+//! under it: running a program with a timeout and checking how it ended
+//! ([`process`]), network plumbing in a private namespace ([`net`]),
+//! finding the test unikernels ([`unikernels`]), reading the hostile ones'
+//! case lists ([`hostile`]) and starting tenders as hostile launchers do
+//! ([`launcher`]).
 //!
 //! Test code: it panics (fails the test) on anything unexpected.
 
@@ -13,11 +15,14 @@ pub mod hostile;
 pub mod launcher;
 pub mod net;
 pub mod process;
+pub mod suite;
+pub mod tender;
 pub mod unikernels;
 
 pub use process::{
     inherit_fd, is_root_or_skip, kvm_or_skip, socket_pair, wait_with_timeout, Outcome, TempDir,
 };
+pub use tender::{Kind, Tender};
 pub use unikernels::{workspace, Source};
 
 /// Says on the real standard error why a test skipped, so the reason shows

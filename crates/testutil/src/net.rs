@@ -2,11 +2,12 @@
 //! devices inside it, and a raw-socket ICMP pinger that keeps a bounded
 //! window of echo requests in flight and accounts for every reply.
 
-use std::ffi::OsString;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use corten_wire::{icmp, ipv4};
 
 /// Runs `f` on a fresh thread moved into a new, empty network namespace.
 /// Namespaces are per thread on Linux: children spawned from that thread
@@ -26,32 +27,6 @@ pub fn in_new_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     })
     .join()
     .expect("network test thread panicked")
-}
-
-/// The tap's MTU reaches the guest: in a fresh namespace, `run` starts a
-/// tender with `mem` (its `--mem=` option) on the `net_mtu` unikernel
-/// `kernel`, whose one network device is a tap of MTU 9000; the guest must
-/// report that MTU (upstream's test_net_mtu prints it) and succeed.
-pub fn mtu_reaches_guest(
-    kernel: std::path::PathBuf,
-    mem: &'static str,
-    run: fn(Vec<OsString>) -> crate::Outcome,
-) {
-    in_new_netns(move || {
-        add_tap("tap102", "10.2.0.1/24", Some(9000));
-        let mut a: Vec<OsString> = [mem, "--net:service0=tap102", "--"]
-            .into_iter()
-            .map(OsString::from)
-            .collect();
-        a.push(kernel.into_os_string());
-        let o = run(a);
-        assert!(
-            o.stdout.contains("MTU is 9000"),
-            "MTU not reported:\n{}",
-            o.output()
-        );
-        o.expect_success();
-    });
 }
 
 /// Runs `ip ARGS`, failing the test on error.
@@ -139,27 +114,19 @@ pub fn neighbour_mac(addr: &str, dev: &str) -> Option<String> {
 
 /// Tags our requests (xor the destination's index).
 const MAGIC: u32 = 0xc0de_5e17;
-/// ICMP header and our 8 bytes (sequence index, tag).
-const HEADER: usize = 16;
-/// With a pattern: up to 16 bytes of data where ping(8) puts its
+/// Our payload: the request's index (all 32 bits), then the tag.
+const INDEX_AT: usize = 0;
+const TAG_AT: usize = 4;
+const PAYLOAD: usize = 8;
+/// With a pattern: up to 16 bytes of payload where ping(8) puts its
 /// timestamp, then 40 bytes of the pattern, as `ping -p` sends.
-const PATTERN_AT: usize = 8 + 16;
+const PATTERN_AT: usize = 16;
 const PATTERN_LEN: usize = 40;
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = match c {
-            [a, b] => u16::from_be_bytes([*a, *b]),
-            [a] => u16::from_be_bytes([*a, 0]),
-            _ => 0,
-        };
-        sum += u32::from(w);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+/// The 32-bit big-endian word at `at` of `payload`.
+fn word(payload: &[u8], at: usize) -> Option<u32> {
+    let b = payload.get(at..at + 4)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Result of a ping run towards one destination.
@@ -169,7 +136,8 @@ pub struct PingStats {
     /// Distinct requests answered (with the pattern intact).
     pub received: usize,
     pub duplicates: usize,
-    /// Replies whose pattern bytes differ from the request's.
+    /// Replies with a wrong checksum, or whose pattern bytes differ from
+    /// the request's.
     pub corrupted: usize,
 }
 
@@ -185,16 +153,19 @@ pub fn ping(
     overall: Duration,
     pattern: Option<[u8; 4]>,
 ) -> Vec<PingStats> {
-    let size = if pattern.is_some() {
-        PATTERN_AT + PATTERN_LEN
-    } else {
-        HEADER
-    };
-    let expected = |pkt: &[u8]| {
-        pattern.is_none_or(|p| {
-            pkt.get(PATTERN_AT..PATTERN_AT + PATTERN_LEN)
-                .is_some_and(|b| b.iter().enumerate().all(|(i, &x)| x == p[i % 4]))
-        })
+    let size = icmp::ECHO_HEADER_LEN
+        + if pattern.is_some() {
+            PATTERN_AT + PATTERN_LEN
+        } else {
+            PAYLOAD
+        };
+    let intact = |msg: &[u8], payload: &[u8]| {
+        corten_wire::verifies(msg)
+            && pattern.is_none_or(|p| {
+                payload
+                    .get(PATTERN_AT..PATTERN_AT + PATTERN_LEN)
+                    .is_some_and(|b| b.iter().enumerate().all(|(i, &x)| x == p[i % 4]))
+            })
     };
     // SAFETY: plain socket(2); checked below.
     let s = unsafe {
@@ -219,18 +190,20 @@ pub fn ping(
             while st.sent < count && st.sent - st.received < window {
                 let idx = st.sent as u32;
                 let mut pkt = vec![0u8; size];
-                pkt[0] = 8; // echo request
-                pkt[4..6].copy_from_slice(&id.to_be_bytes());
-                pkt[6..8].copy_from_slice(&(idx as u16).to_be_bytes());
-                pkt[8..12].copy_from_slice(&idx.to_be_bytes());
-                pkt[12..16].copy_from_slice(&(MAGIC ^ d as u32).to_be_bytes());
+                let payload = icmp::payload_mut(&mut pkt).expect("room for the payload");
+                payload[INDEX_AT..INDEX_AT + 4].copy_from_slice(&idx.to_be_bytes());
+                payload[TAG_AT..TAG_AT + 4].copy_from_slice(&(MAGIC ^ d as u32).to_be_bytes());
                 if let Some(p) = pattern {
-                    for (i, b) in pkt[PATTERN_AT..].iter_mut().enumerate() {
+                    for (i, b) in payload[PATTERN_AT..].iter_mut().enumerate() {
                         *b = p[i % 4];
                     }
                 }
-                let c = checksum(&pkt);
-                pkt[2..4].copy_from_slice(&c.to_be_bytes());
+                let request = icmp::Echo {
+                    kind: icmp::ECHO_REQUEST,
+                    id,
+                    seq: idx as u16,
+                };
+                request.write(&mut pkt).expect("room for the header");
                 let sa = libc::sockaddr_in {
                     sin_family: libc::AF_INET as libc::sa_family_t,
                     sin_port: 0,
@@ -289,19 +262,23 @@ pub fn ping(
             if n <= 0 {
                 break;
             }
-            let pkt = &buf[..n as usize];
-            let ihl = usize::from(pkt[0] & 0x0f) * 4;
-            let Some(icmp) = pkt.get(ihl..) else { continue };
-            if icmp.len() < HEADER || icmp[0] != 0 || icmp[4..6] != id.to_be_bytes() {
-                continue;
-            }
-            let idx = u32::from_be_bytes([icmp[8], icmp[9], icmp[10], icmp[11]]) as usize;
-            let tag = u32::from_be_bytes([icmp[12], icmp[13], icmp[14], icmp[15]]) ^ MAGIC;
-            let (Some(st), Some(seen)) = (stats.get_mut(tag as usize), seen.get_mut(tag as usize))
-            else {
+            let Some(msg) = ipv4::payload(&buf[..n as usize]) else {
                 continue;
             };
-            if !expected(icmp) {
+            let (Some(echo), Some(payload)) = (icmp::Echo::parse(msg), icmp::payload(msg)) else {
+                continue;
+            };
+            if echo.kind != icmp::ECHO_REPLY || echo.id != id {
+                continue;
+            }
+            let (Some(idx), Some(tag)) = (word(payload, INDEX_AT), word(payload, TAG_AT)) else {
+                continue;
+            };
+            let (idx, tag) = (idx as usize, (tag ^ MAGIC) as usize);
+            let (Some(st), Some(seen)) = (stats.get_mut(tag), seen.get_mut(tag)) else {
+                continue;
+            };
+            if !intact(msg, payload) {
                 st.corrupted += 1;
                 continue;
             }

@@ -5,6 +5,7 @@ extern crate alloc;
 
 use alloc::vec;
 use corten_rt::net::NetDevice;
+use corten_wire::{icmp, ipv4};
 use corten_rt::time::{self, NSEC_PER_SEC};
 use corten_rt::{println, Error};
 
@@ -13,7 +14,6 @@ const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_ARP: u16 = 0x0806;
 const BROADCAST_MAC: [u8; 6] = [0xff; 6];
 const ARP_LEN: usize = 28;
-const IPV4_HLEN: usize = 20;
 
 /// One interface and the IPv4 address it answers on (a /24).
 pub struct Iface {
@@ -48,22 +48,6 @@ fn copy(b: &mut [u8], to: usize, from: usize, len: usize) -> Option<()> {
 fn set(b: &mut [u8], at: usize, v: &[u8]) -> Option<()> {
     b.get_mut(at..at + v.len())?.copy_from_slice(v);
     Some(())
-}
-
-/// The Internet checksum (RFC 1071) of `data`.
-pub fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// What a frame turned out to be.
@@ -113,34 +97,29 @@ fn respond_inner(mac: [u8; 6], ip: [u8; 4], bcast: [u8; 4], f: &mut [u8]) -> Opt
         }
         ETHERTYPE_IPV4 => {
             let h = ETH_HLEN;
-            if *f.get(h)? != 0x45 || *f.get(h + 9)? != 1 {
+            if *f.get(h)? != ipv4::VERSION_IHL || *f.get(h + ipv4::PROTOCOL_AT)? != ipv4::PROTO_ICMP
+            {
                 return Some(Reply::Ignore); // not IPv4 without options, or not ICMP
             }
-            let total = usize::from(be16(f, h + 2)?);
-            let to = f.get(h + 16..h + 20)?;
+            let total = usize::from(be16(f, h + ipv4::TOTAL_LEN_AT)?);
+            let to = f.get(h + ipv4::DESTINATION_AT..h + ipv4::DESTINATION_AT + 4)?;
             if (to != ip && to != bcast && to != [0xff; 4])
-                || total < IPV4_HLEN + 8
+                || total < ipv4::HEADER_LEN + icmp::ECHO_HEADER_LEN
                 || h + total > f.len()
             {
                 return Some(Reply::Ignore);
             }
-            let icmp = h + IPV4_HLEN;
-            if f.get(icmp..icmp + 2)? != [8, 0] {
-                return Some(Reply::Ignore); // not an echo request
+            // Not an echo request (or a damaged one): leave it.
+            if icmp::answer(f.get_mut(h + ipv4::HEADER_LEN..h + total)?).is_none() {
+                return Some(Reply::Ignore);
             }
             copy(f, 0, 6, 6)?;
             set(f, 6, &mac)?;
             put16(f, h + 4, 0)?; // id
             put16(f, h + 6, 0)?; // flags, fragment offset
-            copy(f, h + 16, h + 12, 4)?; // destination = source
-            set(f, h + 12, &ip)?;
-            put16(f, h + 10, 0)?;
-            let c = checksum(f.get(h..h + IPV4_HLEN)?);
-            put16(f, h + 10, c)?;
-            *f.get_mut(icmp)? = 0; // echo reply
-            put16(f, icmp + 2, 0)?;
-            let c = checksum(f.get(icmp..h + total)?);
-            put16(f, icmp + 2, c)?;
+            copy(f, h + ipv4::DESTINATION_AT, h + ipv4::SOURCE_AT, 4)?; // back to the sender
+            set(f, h + ipv4::SOURCE_AT, &ip)?;
+            ipv4::seal_header(f.get_mut(h..h + ipv4::HEADER_LEN)?)?;
             Some(Reply::Echo)
         }
         _ => Some(Reply::Ignore),

@@ -1,7 +1,7 @@
-//! Helpers for corten-hvt's integration tests: the tender binary and the
-//! test unikernels; the rest (running with a timeout, temporary files,
-//! KVM and root checks, network plumbing) is `corten-testutil`, shared with
-//! corten-spt's tests.
+//! corten-hvt as the shared suite (`corten_testutil::suite`) sees it, and
+//! the cases only hvt has ([`suite`]); the rest (running with a timeout,
+//! temporary files, KVM and root checks, network plumbing) is
+//! `corten-testutil`, shared with corten-spt's tests.
 #![allow(dead_code)]
 
 pub mod suite;
@@ -10,26 +10,31 @@ pub mod urunc;
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 #[allow(unused_imports)] // not every test file uses all of them
 pub use corten_testutil::{
-    inherit_fd, is_root_or_skip, kvm_or_skip, net, socket_pair, wait_with_timeout, workspace,
-    Outcome, Source, TempDir,
+    inherit_fd, is_root_or_skip, kvm_or_skip, socket_pair, wait_with_timeout, Outcome, Source,
+    TempDir,
 };
+use corten_testutil::{Kind, Tender};
 
 /// The corten-hvt binary under test (CORTEN_HVT_TENDER overrides it, to
 /// run the same suite on another hvt tender for comparison).
+pub const TENDER: Tender = Tender {
+    kind: Kind::Hvt,
+    built: env!("CARGO_BIN_EXE_corten-hvt"),
+    override_var: "CORTEN_HVT_TENDER",
+};
+
+/// The binary under test.
 pub fn tender() -> PathBuf {
-    std::env::var_os("CORTEN_HVT_TENDER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_corten-hvt")))
+    TENDER.program()
 }
 
 /// The unikernel `name` of `source` (see `corten_testutil::unikernels`).
 pub fn unikernel(source: Source, name: &str) -> Option<PathBuf> {
-    corten_testutil::unikernels::unikernel(source, name, "hvt")
+    TENDER.unikernel(source, name)
 }
 
 /// A `Command` for the tender with `args`, output captured.
@@ -38,20 +43,18 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut c = Command::new(tender());
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
+    TENDER.command(args)
 }
 
-/// Runs the tender with `args` (60 s limit, as upstream's suite).
-pub fn hvt<I, S>(args: I) -> Outcome
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let child = command(args).spawn().expect("spawn corten-hvt");
-    wait_with_timeout(child, Duration::from_secs(60))
+/// One `#[test]` per case at CPL 0 (`cpl0::CASE`) and one with ring-3
+/// execution forced on (`ring3::CASE`): `CASE(r)` with `r` the value of
+/// CORTEN_HVT_RING3 to run the tender with, "0" or "1".
+#[allow(unused_macros)] // only the testkit suites use it
+macro_rules! at_both_cpls {
+    ($($name:ident),* $(,)?) => {
+        mod cpl0 { $( #[test] fn $name() { super::$name("0"); } )* }
+        mod ring3 { $( #[test] fn $name() { super::$name("1"); } )* }
+    };
 }
+#[allow(unused_imports)] // only the testkit suites use it
+pub(crate) use at_both_cpls;
