@@ -1,0 +1,212 @@
+//! The container's cgroup (`linux.cgroupsPath`): created in every mounted
+//! hierarchy (cgroup v1 controllers, or the one v2 hierarchy), the init
+//! moved into it before it runs anything, the memory limit applied, and
+//! everything removed on delete.
+//!
+//! Paths are taken as runc's cgroupfs driver takes them: an absolute path
+//! from each hierarchy's root. The systemd form `slice:prefix:name` is
+//! mapped to `slice/prefix-name.scope` (the layout systemd would create),
+//! without asking systemd, which these machines do not run.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::OciError;
+
+/// One cgroup hierarchy mounted on this host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hierarchy {
+    mount: PathBuf,
+    v2: bool,
+    memory: bool,
+    cpuset: bool,
+}
+
+/// The hierarchies in /proc/self/mountinfo. With a pure v2 host only the
+/// v2 one; on hybrid hosts (v1 controllers plus an empty v2 hierarchy)
+/// the v1 controllers, as runc uses them.
+fn hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut v1 = Vec::new();
+    let mut v2 = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mount = left.split_whitespace().nth(4).unwrap_or("");
+        let mut r = right.split_whitespace();
+        let fstype = r.next().unwrap_or("");
+        let options = r.nth(1).unwrap_or("");
+        match fstype {
+            "cgroup2" => v2.push(Hierarchy {
+                mount: PathBuf::from(mount),
+                v2: true,
+                memory: true,
+                cpuset: false,
+            }),
+            "cgroup" => v1.push(Hierarchy {
+                mount: PathBuf::from(mount),
+                v2: false,
+                memory: options.split(',').any(|o| o == "memory"),
+                cpuset: options.split(',').any(|o| o == "cpuset"),
+            }),
+            _ => {}
+        }
+    }
+    if v1.is_empty() {
+        v2
+    } else {
+        v1
+    }
+}
+
+/// `cgroupsPath` as a path below each hierarchy's root.
+pub fn relative_path(cgroups_path: &str) -> Result<PathBuf, OciError> {
+    let p = match cgroups_path.split(':').collect::<Vec<_>>()[..] {
+        [slice, prefix, name] if !cgroups_path.starts_with('/') => {
+            let slice = if slice.is_empty() {
+                "system.slice"
+            } else {
+                slice
+            };
+            format!("{slice}/{prefix}-{name}.scope")
+        }
+        _ => cgroups_path.to_owned(),
+    };
+    let rel = PathBuf::from(p.trim_start_matches('/'));
+    let safe = rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !safe || rel.as_os_str().is_empty() {
+        return Err(OciError::Usage(format!(
+            "invalid cgroupsPath {cgroups_path:?}: expected a path without '..'"
+        )));
+    }
+    Ok(rel)
+}
+
+/// Creates the cgroup in every hierarchy, moves `pid` into it and applies
+/// `memory_limit`. Returns the directories created (for [`remove`]).
+pub fn enter(
+    cgroups_path: &str,
+    pid: i32,
+    memory_limit: Option<u64>,
+) -> Result<Vec<PathBuf>, OciError> {
+    let rel = relative_path(cgroups_path)?;
+    let info = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| OciError::io("/proc/self/mountinfo", e))?;
+    let mut made = Vec::new();
+    for h in hierarchies(&info) {
+        let dir = h.mount.join(&rel);
+        fs::create_dir_all(&dir).map_err(|e| OciError::io(&dir, e))?;
+        made.push(dir.clone());
+        if h.cpuset {
+            inherit_cpuset(&h.mount, &rel)?;
+        }
+        if let (Some(limit), true) = (memory_limit, h.memory) {
+            let file = dir.join(if h.v2 {
+                "memory.max"
+            } else {
+                "memory.limit_in_bytes"
+            });
+            fs::write(&file, limit.to_string()).map_err(|e| OciError::io(&file, e))?;
+        }
+        let procs = dir.join("cgroup.procs");
+        fs::write(&procs, pid.to_string()).map_err(|e| OciError::io(&procs, e))?;
+    }
+    Ok(made)
+}
+
+/// A v1 cpuset cgroup starts with no CPUs and no memory nodes, and takes
+/// no task until it has some: each level created gets its parent's.
+fn inherit_cpuset(mount: &Path, rel: &Path) -> Result<(), OciError> {
+    let mut at = mount.to_owned();
+    for c in rel.components() {
+        let parent = at.clone();
+        at.push(c);
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = at.join(f);
+            let empty = fs::read_to_string(&mine)
+                .map(|v| v.trim().is_empty())
+                .unwrap_or(false);
+            if empty {
+                let theirs = fs::read_to_string(parent.join(f))
+                    .map_err(|e| OciError::io(parent.join(f), e))?;
+                fs::write(&mine, theirs.trim()).map_err(|e| OciError::io(&mine, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every process in the container's cgroups.
+pub fn pids(dirs: &[PathBuf]) -> Vec<i32> {
+    let mut all: Vec<i32> = dirs
+        .iter()
+        .filter_map(|d| fs::read_to_string(d.join("cgroup.procs")).ok())
+        .flat_map(|t| {
+            t.lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Removes the container's cgroups (empty once its processes are gone).
+pub fn remove(dirs: &[PathBuf]) -> Result<(), OciError> {
+    for d in dirs {
+        match fs::remove_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(OciError::io(d, e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    const V2: &str = "30 23 0:27 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+
+    #[test]
+    fn hybrid_uses_v1_and_pure_v2_its_one_hierarchy() {
+        let h = hierarchies(HYBRID);
+        assert_eq!(h.len(), 2);
+        assert!(!h[0].memory && h[1].memory && !h[1].v2);
+        let h = hierarchies(V2);
+        assert_eq!(
+            h,
+            [Hierarchy {
+                mount: "/sys/fs/cgroup".into(),
+                v2: true,
+                memory: true,
+                cpuset: false
+            }]
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            relative_path("/default/c1").unwrap(),
+            PathBuf::from("default/c1")
+        );
+        assert_eq!(
+            relative_path("kubepods.slice:cri-containerd:abc").unwrap(),
+            PathBuf::from("kubepods.slice/cri-containerd-abc.scope")
+        );
+        for bad in ["/a/../b", "", "/", "../x"] {
+            assert!(relative_path(bad).is_err(), "{bad}");
+        }
+    }
+}

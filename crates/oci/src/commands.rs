@@ -1,0 +1,188 @@
+//! The commands that act on an existing container: start, state, kill,
+//! delete, ps. Each takes the container's lock first. A container that is
+//! not Corten's goes to runc, which answers in its own words (also
+//! "does not exist" when nobody has it).
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::OciError;
+use crate::state::{self, Dir, State, Status};
+use crate::{cgroup, runc, signal};
+
+/// How long `start` waits for the init to answer on the fifo, and
+/// `delete --force` for a killed init to be gone.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The container `id` of corten-oci, or runc takes over the command.
+fn open(root: &Path, id: &str, argv: &[String]) -> Result<(Dir, State), OciError> {
+    match Dir::open(root, id)? {
+        Some(found) => Ok(found),
+        None if runc::available() => runc::exec(argv).and(Err(OciError::NotExist(id.to_owned()))),
+        None => Err(OciError::NotExist(id.to_owned())),
+    }
+}
+
+pub fn start(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
+    let (dir, mut st) = open(root, id, argv)?;
+    match st.status() {
+        Status::Created => {}
+        Status::Running => return Err(OciError::StartRunning),
+        Status::Stopped => return Err(OciError::StartStopped),
+    }
+    let fifo = dir.path.join(state::FIFO);
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap_or_default();
+    // SAFETY: open of a NUL-terminated path; non-blocking, so a dead init
+    // cannot hang start. Checked.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(OciError::io(&fifo, std::io::Error::last_os_error()));
+    }
+    // SAFETY: a fresh descriptor we own.
+    let mut f = unsafe { File::from_raw_fd(fd) };
+    let deadline = Instant::now() + WAIT;
+    let mut byte = [0u8; 1];
+    loop {
+        match f.read(&mut byte) {
+            Ok(1) => break,
+            Ok(_) | Err(_) if st.status() == Status::Stopped => {
+                return Err(OciError::StartStopped);
+            }
+            _ if Instant::now() > deadline => {
+                return Err(OciError::Init(
+                    "the container init did not answer start".into(),
+                ));
+            }
+            _ => {
+                let mut p = libc::pollfd {
+                    fd: f.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: polls one live descriptor for at most 100 ms.
+                unsafe { libc::poll(&mut p, 1, 100) };
+            }
+        }
+    }
+    std::fs::remove_file(&fifo).map_err(|e| OciError::io(&fifo, e))?;
+    st.started = true;
+    dir.save(&st)
+}
+
+pub fn state(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
+    let (_dir, st) = open(root, id, argv)?;
+    println!("{:#}", st.oci_state());
+    Ok(())
+}
+
+pub fn kill(root: &Path, id: &str, sig: &str, all: bool, argv: &[String]) -> Result<(), OciError> {
+    let sig = signal::parse(sig)?;
+    let (_dir, st) = open(root, id, argv)?;
+    if st.status() == Status::Stopped {
+        return Err(OciError::NotRunning(id.to_owned()));
+    }
+    let mut pids = vec![st.pid];
+    if all {
+        pids.extend(cgroup::pids(&st.cgroups));
+        pids.sort_unstable();
+        pids.dedup();
+    }
+    for pid in pids {
+        // SAFETY: kill takes numbers; ESRCH (already gone) is fine.
+        if unsafe { libc::kill(pid, sig) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                return Err(OciError::sys(format!("kill {pid} {sig}"), e));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn delete(root: &Path, id: &str, force: bool, argv: &[String]) -> Result<(), OciError> {
+    let (dir, st) = open(root, id, argv)?;
+    let status = st.status();
+    if status != Status::Stopped {
+        if !force {
+            return Err(OciError::DeleteNotStopped {
+                id: id.to_owned(),
+                status: status.as_str(),
+            });
+        }
+        for pid in std::iter::once(st.pid).chain(cgroup::pids(&st.cgroups)) {
+            // SAFETY: kill takes numbers; ESRCH is fine.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let deadline = Instant::now() + WAIT;
+        while st.status() != Status::Stopped {
+            if Instant::now() > deadline {
+                return Err(OciError::Init(format!(
+                    "container {id} did not die on SIGKILL"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    // The cgroup empties once the init is reaped; wait a little for that.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match cgroup::remove(&st.cgroups) {
+            Ok(()) => break,
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    dir.remove()
+}
+
+pub fn ps(root: &Path, id: &str, json: bool, argv: &[String]) -> Result<(), OciError> {
+    let (_dir, st) = open(root, id, argv)?;
+    let mut pids = if st.status() == Status::Stopped {
+        Vec::new()
+    } else {
+        vec![st.pid]
+    };
+    pids.extend(cgroup::pids(&st.cgroups));
+    pids.sort_unstable();
+    pids.dedup();
+    if json {
+        println!("{}", serde_json::json!(pids));
+    } else {
+        println!("PID   CMD");
+        for p in pids {
+            let cmd = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            println!("{p:<5} {}", cmd.trim());
+        }
+    }
+    Ok(())
+}
+
+/// `features`: what this runtime supports, in runc's format.
+pub fn features() -> serde_json::Value {
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": crate::OCI_VERSION,
+        "hooks": [],
+        "mountOptions": ["bind", "rbind", "ro", "rw"],
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "capabilities": [],
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "seccomp": {"enabled": false},
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false}
+        },
+        "annotations": {
+            "io.corten.runtime": "corten-oci: Solo5 unikernels on corten-spt and corten-hvt; other bundles on runc"
+        }
+    })
+}

@@ -1,0 +1,97 @@
+//! corten-oci: a runc-compatible OCI runtime for Solo5 unikernel images
+//! (see README.md and docs/kubernetes.md).
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod cgroup;
+mod cli;
+mod commands;
+mod console;
+mod create;
+mod error;
+mod image;
+mod log;
+mod mounts;
+mod rootfs;
+mod runc;
+mod signal;
+mod spec;
+mod state;
+mod tenders;
+mod time;
+
+use std::process::ExitCode;
+
+use cli::Command;
+use error::OciError;
+
+/// The OCI runtime spec version corten-oci implements.
+pub const OCI_VERSION: &str = "1.0.2";
+
+fn run(inv: &cli::Invocation, argv: &[String]) -> Result<(), OciError> {
+    let root = &inv.global.root;
+    match &inv.command {
+        Command::Create {
+            id,
+            bundle,
+            pid_file,
+            console_socket,
+        } => create::run(
+            &create::Request {
+                root,
+                id,
+                bundle,
+                pid_file: pid_file.as_deref(),
+                console_socket: console_socket.as_deref(),
+            },
+            argv,
+        ),
+        Command::Start { id } => commands::start(root, id, argv),
+        Command::State { id } => commands::state(root, id, argv),
+        Command::Kill { id, signal, all } => commands::kill(root, id, signal, *all, argv),
+        Command::Delete { id, force } => commands::delete(root, id, *force, argv),
+        Command::Ps { id, json } => commands::ps(root, id, *json, argv),
+        Command::Features => {
+            println!("{:#}", commands::features());
+            Ok(())
+        }
+        Command::Version => {
+            println!(
+                "corten-oci version {}\nspec: {OCI_VERSION}\ntenders: corten-spt, corten-hvt (Solo5 ABI 2); other bundles: runc",
+                env!("CARGO_PKG_VERSION")
+            );
+            Ok(())
+        }
+        Command::Help => {
+            print!("{}", cli::usage());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let inv = match cli::parse(&argv) {
+        Ok(inv) => inv,
+        Err(e) => {
+            // Where to log is not known yet if parsing failed early.
+            log::error(
+                None,
+                cli::LogFormat::Text,
+                &format!("{e}\n\n{}", cli::usage()),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&inv, &argv) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error(
+                inv.global.log.as_deref(),
+                inv.global.log_format,
+                &e.to_string(),
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
