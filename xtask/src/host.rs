@@ -6,7 +6,8 @@
 //! virtual machines) would cost more than the whole of spt's own start-up
 //! (see crates/spt/README.md). `corten-hvt` ships dynamically linked: static
 //! start-up code makes system calls that urunc's seccomp allow-list traps
-//! (see crates/hvt/README.md). `corten-elftool` has no such constraint.
+//! (see crates/hvt/README.md). `corten-elftool` and `corten-oci` have no such
+//! constraint.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::deps::{self, Tool};
 use crate::toolchain::{self, cargo, musl_triple, run};
 
 /// The binaries users run, as installed into `target/bin`.
-pub const BINARIES: [&str; 3] = ["corten-spt", "corten-hvt", "corten-elftool"];
+pub const BINARIES: [&str; 4] = ["corten-spt", "corten-hvt", "corten-elftool", "corten-oci"];
 
 /// Where [`build`] installs the binaries.
 pub fn bin_dir(root: &Path) -> PathBuf {

@@ -3,7 +3,8 @@
 //! their debug info in `P/bin/.debug/` where gdb finds it through each
 //! binary's `.gnu_debuglink`. `--upstream-names` installs them as
 //! `solo5-spt`, `solo5-hvt` and `solo5-elftool`, so tools and scripts
-//! written for upstream Solo5 (MirageOS's, urunc's) run Corten's.
+//! written for upstream Solo5 (MirageOS's, urunc's) run Corten's;
+//! `corten-oci` keeps its name and finds the tenders beside it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,8 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
 /// with `upstream_names`).
 pub fn installed_name(name: &str, upstream_names: bool) -> String {
     match name.strip_prefix("corten-") {
-        Some(rest) if upstream_names => format!("solo5-{rest}"),
+        // corten-oci has no upstream counterpart: it keeps its name.
+        Some(rest @ ("spt" | "hvt" | "elftool")) if upstream_names => format!("solo5-{rest}"),
         _ => name.to_owned(),
     }
 }
@@ -192,5 +194,6 @@ mod tests {
         assert_eq!(installed_name("corten-spt", false), "corten-spt");
         assert_eq!(installed_name("corten-spt", true), "solo5-spt");
         assert_eq!(installed_name("corten-elftool", true), "solo5-elftool");
+        assert_eq!(installed_name("corten-oci", true), "corten-oci");
     }
 }

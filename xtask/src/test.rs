@@ -2,7 +2,8 @@
 //! the suites need, builds the release tenders and the test unikernels,
 //! then runs the host workspace's tests (unit and integration: the spt and
 //! hvt suites run real tenders on real unikernels), the guest runtime's
-//! unit tests, and the tender suites once more against the shipped
+//! unit tests, corten-oci under a private containerd, and the tender and
+//! corten-oci suites once more against the shipped
 //! binaries in target/bin (musl static corten-spt, release corten-hvt).
 
 use std::ffi::OsStr;
@@ -13,7 +14,37 @@ use crate::deps::{self, Tool};
 use crate::{apps, guest, host, install, kvm, toolchain};
 
 /// Host tools the suites use.
-const TOOLS: [Tool; 3] = [
+const TOOLS: [Tool; 9] = [
+    Tool {
+        command: "containerd",
+        package: "containerd",
+        why: "corten-oci's tests drive a private containerd",
+    },
+    Tool {
+        command: "ctr",
+        package: "containerd",
+        why: "corten-oci's tests run containers with ctr",
+    },
+    Tool {
+        command: "runc",
+        package: "runc",
+        why: "corten-oci hands bundles that are not unikernels to runc",
+    },
+    Tool {
+        command: "umoci",
+        package: "umoci",
+        why: "corten-oci's tests build unikernel images",
+    },
+    Tool {
+        command: "skopeo",
+        package: "skopeo",
+        why: "corten-oci's tests turn images into archives ctr imports",
+    },
+    Tool {
+        command: "script",
+        package: "bsdutils",
+        why: "corten-oci's TTY test gives ctr a terminal",
+    },
     Tool {
         command: "ip",
         package: "iproute2",
@@ -63,6 +94,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     // apps::build installed mothur and the 16S data: the suites comparing
     // with them must run, not skip.
     env.push(("CORTEN_REQUIRE_APPS", OsStr::new("1")));
+    // The engines are installed (TOOLS): their tests must run.
+    env.push(("CORTEN_REQUIRE_ENGINES", OsStr::new("1")));
 
     let mut failures = Vec::new();
     let mut step = |r: Result<(), String>| {
@@ -109,6 +142,12 @@ pub fn run(root: &Path) -> Result<(), String> {
             "launcher",
         ],
         &[env.as_slice(), &[("CORTEN_HVT_TENDER", hvt.as_os_str())]].concat(),
+    ));
+    let oci = bin.join("corten-oci");
+    step(cargo_test(
+        root,
+        &["--package", "corten-oci", "--test", "ctr"],
+        &[env.as_slice(), &[("CORTEN_OCI", oci.as_os_str())]].concat(),
     ));
     if failures.is_empty() {
         eprintln!("xtask: all test suites passed");

@@ -1,0 +1,242 @@
+//! containerd drives corten-oci through its runc v2 shim (`ctr run
+//! --runc-binary corten-oci`), as a Kubernetes RuntimeClass with
+//! `BinaryName` would: output, exit statuses, detached tasks killed by
+//! signal, a TTY, block devices from volumes, bundles handed to runc, and
+//! nothing left behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+mod common;
+
+use common::{build_image, c_hello, engines_or_skip, unikernel, Containerd, ImageSpec};
+use corten_testutil::{kvm_or_skip, TempDir};
+use std::time::{Duration, Instant};
+
+fn hello_image(ctd: &Containerd, ext: &str) -> String {
+    let name = format!("corten.test/hello-{ext}:latest");
+    let uk = unikernel("hello", ext);
+    let dest = format!("/unikernel/hello.{ext}");
+    build_image(
+        ctd,
+        &ImageSpec {
+            name: &name,
+            files: &[(&uk, &dest)],
+            entrypoint: &[&dest],
+            cmd: &["Hello_Solo5"],
+        },
+    );
+    name
+}
+
+#[test]
+fn hello_spt_runs_and_leaves_nothing_behind() {
+    if !engines_or_skip("hello_spt_runs_and_leaves_nothing_behind") {
+        return;
+    }
+    let ctd = Containerd::start("hello");
+    let image = hello_image(&ctd, "spt");
+    let out = ctd.run("h1", &[], &image, &[]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(out.stdout.contains("Hello, World"), "{}", out.output());
+    assert!(
+        out.stdout.contains("Command line is: 'Hello_Solo5'"),
+        "{}",
+        out.output()
+    );
+    ctd.assert_gone("h1");
+    // Arguments after the id replace the whole process (as with runc).
+    let out = ctd.run(
+        "h2",
+        &[],
+        &image,
+        &["/unikernel/hello.spt", "other", "words"],
+    );
+    assert!(
+        out.stdout.contains("Command line is: 'other words'"),
+        "{}",
+        out.output()
+    );
+    ctd.assert_gone("h2");
+}
+
+#[test]
+fn hello_hvt_runs() {
+    if !engines_or_skip("hello_hvt_runs") || !kvm_or_skip("hello_hvt_runs") {
+        return;
+    }
+    let ctd = Containerd::start("hvt");
+    let image = hello_image(&ctd, "hvt");
+    let out = ctd.run("v1", &[], &image, &[]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(out.stdout.contains("Hello, World"), "{}", out.output());
+    assert!(out.stdout.contains("on hvt"), "{}", out.output());
+    ctd.assert_gone("v1");
+}
+
+#[test]
+fn exit_statuses_are_the_tasks() {
+    if !engines_or_skip("exit_statuses_are_the_tasks") {
+        return;
+    }
+    let ctd = Containerd::start("status");
+    let uk = unikernel("abort", "spt");
+    build_image(
+        &ctd,
+        &ImageSpec {
+            name: "corten.test/abort:latest",
+            files: &[(&uk, "/abort.spt")],
+            entrypoint: &["/abort.spt"],
+            cmd: &[],
+        },
+    );
+    let out = ctd.run("a1", &[], "corten.test/abort:latest", &[]);
+    assert_eq!(out.status, 255, "{}", out.output());
+    ctd.assert_gone("a1");
+}
+
+#[test]
+fn detached_task_is_killed_by_signal_and_deleted() {
+    if !engines_or_skip("detached_task_is_killed_by_signal_and_deleted") {
+        return;
+    }
+    let ctd = Containerd::start("detach");
+    let uk = unikernel("bench_yield", "spt");
+    build_image(
+        &ctd,
+        &ImageSpec {
+            name: "corten.test/spin:latest",
+            files: &[(&uk, "/spin.spt")],
+            entrypoint: &["/spin.spt"],
+            cmd: &["100000000000"],
+        },
+    );
+    let oci = common::oci();
+    let out = ctd.ctr(&[
+        "run",
+        "-d",
+        "--runtime",
+        "io.containerd.runc.v2",
+        "--runc-binary",
+        oci.to_str().unwrap(),
+        "corten.test/spin:latest",
+        "d1",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    let ls = ctd.ctr(&["task", "ls"]);
+    assert!(ls.stdout.contains("RUNNING"), "{}", ls.output());
+    let ps = ctd.ctr(&["task", "ps", "d1"]);
+    assert_eq!(ps.status, 0, "{}", ps.output());
+    let out = ctd.ctr(&["task", "kill", "-s", "SIGKILL", "d1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ctd.ctr(&["task", "ls"]).stdout.contains("STOPPED") {
+        assert!(
+            Instant::now() < deadline,
+            "task not stopped: {}",
+            ctd.ctr(&["task", "ls"]).output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(ctd.ctr(&["task", "delete", "d1"]).status, 0);
+    assert_eq!(ctd.ctr(&["container", "delete", "d1"]).status, 0);
+    ctd.assert_gone("d1");
+}
+
+#[test]
+fn a_tty_carries_the_console() {
+    if !engines_or_skip("a_tty_carries_the_console") {
+        return;
+    }
+    let ctd = Containerd::start("tty");
+    let image = hello_image(&ctd, "spt");
+    // ctr -t wants a terminal of its own: script(1) gives it one.
+    let oci = common::oci();
+    let line = format!(
+        "ctr --address {} -n {} run --rm -t --runtime io.containerd.runc.v2 --runc-binary {} {image} t1",
+        ctd.address().display(),
+        ctd.ns,
+        oci.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = corten_testutil::wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(60));
+    assert_eq!(out.status, 0, "{}", out.output());
+    // Through the container's terminal (and script's), lines end in CR.
+    assert!(out.stdout.contains("Hello, World\r"), "{:?}", out.stdout);
+    ctd.assert_gone("t1");
+}
+
+#[test]
+fn a_volume_is_a_block_device() {
+    if !engines_or_skip("a_volume_is_a_block_device") {
+        return;
+    }
+    let ctd = Containerd::start("blk");
+    let uk = unikernel("blk", "spt");
+    build_image(
+        &ctd,
+        &ImageSpec {
+            name: "corten.test/blk:latest",
+            files: &[(&uk, "/blk.spt")],
+            entrypoint: &["/blk.spt"],
+            cmd: &[],
+        },
+    );
+    let dir = TempDir::new("oci-blk");
+    let disk = dir.file("disk.img", 1 << 20, 0);
+    let mount = format!(
+        "type=bind,src={},dst=/data/disk.img,options=rbind:rw",
+        disk.display()
+    );
+    let out = ctd.run(
+        "b1",
+        &[
+            "--mount",
+            &mount,
+            "--annotation",
+            "io.corten.block.storage=/data/disk.img",
+        ],
+        "corten.test/blk:latest",
+        &[],
+    );
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(out.stdout.contains("SUCCESS"), "{}", out.output());
+    // What the unikernel wrote is on the host's file.
+    assert!(std::fs::read(&disk).unwrap().iter().any(|&b| b != 0));
+    ctd.assert_gone("b1");
+    // Without the annotation the error says what to add.
+    let out = ctd.run("b2", &[], "corten.test/blk:latest", &[]);
+    assert_ne!(out.status, 0);
+    assert!(
+        out.output().contains("io.corten.block.storage=PATH"),
+        "{}",
+        out.output()
+    );
+    ctd.assert_gone("b2");
+}
+
+#[test]
+fn other_bundles_go_to_runc() {
+    if !engines_or_skip("other_bundles_go_to_runc") {
+        return;
+    }
+    let ctd = Containerd::start("runc");
+    let dir = TempDir::new("oci-c");
+    let hello = c_hello(&dir);
+    build_image(
+        &ctd,
+        &ImageSpec {
+            name: "corten.test/c-hello:latest",
+            files: &[(&hello, "/hello")],
+            entrypoint: &["/hello"],
+            cmd: &[],
+        },
+    );
+    let out = ctd.run("c1", &[], "corten.test/c-hello:latest", &[]);
+    assert_eq!(out.status, 7, "{}", out.output());
+    assert!(out.stdout.contains("hello from C"), "{}", out.output());
+    ctd.assert_gone("c1");
+}
