@@ -14,7 +14,12 @@ use crate::deps::{self, Tool};
 use crate::{apps, guest, host, install, kvm, toolchain};
 
 /// Host tools the suites use.
-const TOOLS: [Tool; 9] = [
+const TOOLS: [Tool; 10] = [
+    Tool {
+        command: "podman",
+        package: "podman",
+        why: "corten-oci's tests run unikernels with podman --runtime",
+    },
     Tool {
         command: "containerd",
         package: "containerd",
@@ -146,7 +151,14 @@ pub fn run(root: &Path) -> Result<(), String> {
     let oci = bin.join("corten-oci");
     step(cargo_test(
         root,
-        &["--package", "corten-oci", "--test", "ctr"],
+        &[
+            "--package",
+            "corten-oci",
+            "--test",
+            "ctr",
+            "--test",
+            "podman",
+        ],
         &[env.as_slice(), &[("CORTEN_OCI", oci.as_os_str())]].concat(),
     ));
     if failures.is_empty() {

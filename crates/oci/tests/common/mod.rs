@@ -244,9 +244,9 @@ fn unmount_below(dir: &Path) {
     }
 }
 
-/// An OCI image with `files` ((host file, path in image)), built with
-/// umoci, turned into a docker-archive with skopeo (ctr imports those
-/// under their full name) and imported into `ctd` as `name`.
+/// An OCI image named `name` with `files` ((host file, path in image)),
+/// built with umoci and turned into a docker-archive with skopeo (ctr
+/// imports those under their full name; podman loads them).
 pub struct ImageSpec<'a> {
     pub name: &'a str,
     pub files: &'a [(&'a Path, &'a str)],
@@ -264,8 +264,8 @@ fn run_ok(cmd: &mut Command) {
     );
 }
 
-pub fn build_image(ctd: &Containerd, spec: &ImageSpec<'_>) {
-    let work = TempDir::new("image");
+/// Builds `spec` into a docker-archive; returns it (in `work`).
+pub fn build_archive(work: &TempDir, spec: &ImageSpec<'_>) -> PathBuf {
     let layout = work.path().join("oci");
     let layout_s = layout.display().to_string();
     run_ok(Command::new("umoci").args(["init", "--layout", &layout_s]));
@@ -307,6 +307,13 @@ pub fn build_image(ctd: &Containerd, spec: &ImageSpec<'_>) {
                 spec.name
             )),
     );
+    archive
+}
+
+/// Builds `spec` and imports it into `ctd`.
+pub fn build_image(ctd: &Containerd, spec: &ImageSpec<'_>) {
+    let work = TempDir::new("image");
+    let archive = build_archive(&work, spec);
     let out = ctd.ctr(&["image", "import", archive.to_str().unwrap()]);
     assert_eq!(out.status, 0, "ctr image import: {}", out.output());
 }
