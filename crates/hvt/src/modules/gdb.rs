@@ -63,6 +63,12 @@ const INT3: u8 = 0xcc;
 const MAX_HIDDEN_STEPS: u32 = 256;
 /// How often KVM_RUN is interrupted to look for a Ctrl-C from gdb.
 const POLL_INTERVAL_US: i64 = 100_000;
+/// The stub's packet buffer, advertised to gdb as `PacketSize`: the
+/// longest packet it takes, and the longest reply gdb asks for.
+const PACKET_SIZE: usize = 4096;
+/// The most memory one `m` request may read: two hex digits per byte must
+/// fit the packet size (gdb itself asks for less).
+const MAX_READ: usize = PACKET_SIZE / 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GdbError {
@@ -72,6 +78,8 @@ pub enum GdbError {
     Accept(std::io::Error),
     #[error("gdb: cannot set up the Ctrl-C timer: {0}")]
     Timer(std::io::Error),
+    #[error("gdb: cannot start the stub: {0}")]
+    Stub(gdbstub::stub::GdbStubBuilderError),
 }
 
 /// The debugged VM, as gdbstub's `Target`.
@@ -245,7 +253,18 @@ impl SingleThreadBase for Session<'_> {
             .map_err(|e| TargetError::Fatal(e.to_string()))
     }
 
+    /// gdbstub answers an `m ADDR,LEN` by calling this once per chunk of
+    /// LEN that fits its packet buffer, for as long as it returns `Ok`,
+    /// writing each chunk to gdb as it comes. A LEN whose reply would not
+    /// fit the packet size is therefore refused here, at its first chunk
+    /// (longer than [`MAX_READ`]) and before anything is written: the reply
+    /// is an error and the work stays within one packet, whatever LEN says.
+    /// Reads that run past the end of guest memory are cut short there
+    /// (gdb takes a short reply as "the rest cannot be read").
     fn read_addrs(&mut self, start: u64, data: &mut [u8]) -> TargetResult<usize, Self> {
+        if data.len() > MAX_READ {
+            return Err(TargetError::NonFatal);
+        }
         let size = self.vm.mem.size();
         if start >= size {
             return Err(TargetError::NonFatal);
@@ -488,7 +507,12 @@ pub fn serve(
         debug_control: 0,
         end: None,
     };
-    let result = GdbStub::new(stream).run_blocking::<EventLoop<'_>>(&mut session);
+    let mut packet_buffer = [0u8; PACKET_SIZE];
+    let stub = GdbStub::builder(stream)
+        .with_packet_buffer(&mut packet_buffer)
+        .build()
+        .map_err(GdbError::Stub)?;
+    let result = stub.run_blocking::<EventLoop<'_>>(&mut session);
     let end = match result {
         Ok(DisconnectReason::TargetExited(_)) | Ok(DisconnectReason::TargetTerminated(_)) => {
             session.end.unwrap_or(End { status: 1 })
