@@ -14,7 +14,7 @@ pub mod diag;
 pub mod guest_mem;
 pub mod hypercall;
 pub mod modules;
-pub mod ring;
+pub mod netring;
 pub mod run;
 pub mod sandbox;
 pub mod signals;

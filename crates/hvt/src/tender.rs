@@ -11,7 +11,7 @@ use corten_tender::diag::Diag;
 use crate::devices::{BlockDevice, Device, Devices, NetDevice};
 use crate::guest_mem::{GuestMemory, HostPages, HostProt};
 use crate::sandbox::Confinement;
-use crate::{arch, boot, diag, hypercall, modules, ring, run, sandbox, signals, vm};
+use crate::{arch, boot, diag, hypercall, modules, netring, run, sandbox, signals, vm};
 
 pub const OPT_DUMPCORE: &str = "--dumpcore";
 pub const OPT_GDB: &str = "--gdb";
@@ -227,7 +227,7 @@ fn plan_ring(
     inv: &corten_tender::Invocation,
     mem_size: u64,
     confinement: &Confinement,
-) -> Option<ring::Plan> {
+) -> Option<netring::Plan> {
     let d = &inv.diag;
     let mode = ring_option(&inv.options).unwrap_or_else(|e| d.fatal(e));
     if inv.devices.nets().is_empty() || mode == RingMode::Off {
@@ -248,7 +248,7 @@ fn plan_ring(
     if mode == RingMode::Auto && usable_cpus() < 2 {
         return None;
     }
-    ring::plan(mem_size)
+    netring::plan(mem_size)
 }
 
 /// CPUs this process may run on (1 if the kernel will not say).
@@ -281,9 +281,9 @@ fn start_ring(
     d: &Diag,
     vm: &vm::Vm,
     hc: &hypercall::Hypercalls,
-    plan: ring::Plan,
-) -> Option<(ring::NetRing, u64)> {
-    match ring::NetRing::start(&vm.vm, vm.mem.shared(), plan.ring_gpa, &hc.devices) {
+    plan: netring::Plan,
+) -> Option<(netring::NetRing, u64)> {
+    match netring::NetRing::start(&vm.vm, vm.mem.shared(), plan.ring_gpa, &hc.devices) {
         Ok(r) => Some((r, plan.ring_gpa)),
         Err(e) => {
             d.warn(format_args!(
