@@ -11,7 +11,7 @@ use corten_tender::diag::Diag;
 use crate::devices::{BlockDevice, Device, Devices, NetDevice};
 use crate::guest_mem::{GuestMemory, HostPages, HostProt};
 use crate::sandbox::Confinement;
-use crate::{arch, boot, diag, hypercall, modules, netring, run, sandbox, signals, vm};
+use crate::{arch, boot, diag, exit_loop, hypercall, modules, netring, sandbox, signals, vm};
 
 pub const OPT_DUMPCORE: &str = "--dumpcore";
 pub const OPT_GDB: &str = "--gdb";
@@ -65,7 +65,7 @@ pub const SPEC: TenderSpec = TenderSpec {
 
 /// Runs the tender on `argv` (with argv[0]) and exits with the guest's
 /// status, or 1 on any tender error.
-pub fn run(argv: Vec<OsString>) -> ! {
+pub fn tender_main(argv: Vec<OsString>) -> ! {
     let inv = corten_tender::front_end(&SPEC, AbiTarget::Hvt, argv);
     diag::set_prog(inv.diag.prog());
     let d = &inv.diag;
@@ -173,17 +173,17 @@ pub fn run(argv: Vec<OsString>) -> ! {
         enter_sandbox(d, &policy, &confinement);
     }
 
-    let mut stats = run::ExitStats::default();
+    let mut stats = exit_loop::ExitStats::default();
     #[cfg(target_arch = "x86_64")]
     let end = if modules_cfg.gdb {
         let listener = modules::gdb::listen(modules_cfg.gdb_port).unwrap_or_else(|e| d.fatal(e));
         modules::gdb::serve(listener, &kernel_name, &mut vm, &mut hc, &mut mods)
             .unwrap_or_else(|e| d.fatal(e))
     } else {
-        run::run(&mut vm, &mut hc, &mut mods, &mut stats)
+        exit_loop::run_to_end(&mut vm, &mut hc, &mut mods, &mut stats)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let end = run::run(&mut vm, &mut hc, &mut mods, &mut stats);
+    let end = exit_loop::run_to_end(&mut vm, &mut hc, &mut mods, &mut stats);
     if let Some((r, _)) = &net_ring {
         r.drain();
     }

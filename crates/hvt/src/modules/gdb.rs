@@ -52,9 +52,9 @@ use corten_abi::hvt::HVT_GUEST_MIN_BASE;
 
 use crate::arch::ring3::{in_scratch as in_tender_code, RFLAGS_TF};
 use crate::diag;
+use crate::exit_loop::{self, End, ExitStats, Step};
 use crate::hypercall::Hypercalls;
 use crate::modules::Modules;
-use crate::run::{self, End, ExitStats, Step};
 use crate::vm::Vm;
 
 const INT3: u8 = 0xcc;
@@ -364,7 +364,7 @@ impl<'a> BlockingEventLoop for EventLoop<'a> {
             .map_err(WaitForStopReasonError::Target)?;
         let mut hidden_steps = 0;
         loop {
-            match run::step(target.vm, target.hc, target.modules, &mut target.stats) {
+            match exit_loop::step(target.vm, target.hc, target.modules, &mut target.stats) {
                 Step::Continue => {
                     // A hypercall may have moved the guest between CPL 0
                     // and CPL 3: re-arm the step the right way.
@@ -529,7 +529,7 @@ pub fn serve(
             let _ = session.clear_trap_flag();
             let _ = session.vm.vcpu.set_guest_debug(&kvm_guest_debug::default());
             diag::print(format_args!("gdb detached; the guest continues"));
-            run::run(session.vm, session.hc, session.modules, &mut session.stats)
+            exit_loop::run_to_end(session.vm, session.hc, session.modules, &mut session.stats)
         }
         Ok(DisconnectReason::Kill) => {
             diag::print(format_args!("gdb killed the guest"));

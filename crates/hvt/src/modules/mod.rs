@@ -1,7 +1,7 @@
 //! Optional tender modules that hook into the run loop: `dumpcore`
 //! (write an ELF core of the guest when it aborts) and `gdb` (a remote
 //! debugging stub), plus the architecture's run-time accelerator (ring-3
-//! execution on x86_64). Hooks are called from `run.rs`.
+//! execution on x86_64). Hooks are called from `exit_loop.rs`.
 
 pub mod dumpcore;
 #[cfg(target_arch = "x86_64")]

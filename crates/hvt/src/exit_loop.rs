@@ -71,7 +71,12 @@ pub enum Step {
 }
 
 /// Runs the guest until it halts or fails; returns the exit status.
-pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut ExitStats) -> End {
+pub fn run_to_end(
+    vm: &mut Vm,
+    hc: &mut Hypercalls,
+    modules: &mut Modules,
+    stats: &mut ExitStats,
+) -> End {
     loop {
         match step(vm, hc, modules, stats) {
             Step::Continue | Step::Interrupted => continue,
