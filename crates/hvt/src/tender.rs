@@ -168,7 +168,7 @@ pub fn tender_main(argv: Vec<OsString>) -> ! {
             net: hc.devices.net_fds().map(|(_, fd)| fd).collect(),
             epoll_fd: hc.poller.epoll_fd(),
             timer_fd: hc.poller.timer_fd(),
-            ring_kick_fd: net_ring.as_ref().map(|(r, _)| r.kick_fd()),
+            net_ring_kick_fd: net_ring.as_ref().map(|(r, _)| r.kick_fd()),
         };
         enter_sandbox(d, &policy, &confinement);
     }

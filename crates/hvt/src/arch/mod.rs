@@ -3,14 +3,14 @@
 //! `BOOT_INFO_BASE`, `NAME`, `setup_memory`, `setup_vcpu`, `ArchOptions`,
 //! `ArchError`, `decode_io`, `instruction_pointer`, `register_dump`,
 //! `trap_frame_dump`, `RegisterView`, `MEM_BLOCK`, `MEM_MAX`,
-//! `MEM_MAX_NOTE`, `RING_KICK`. What is the same on every architecture
+//! `MEM_MAX_NOTE`, `NET_RING_KICK`. What is the same on every architecture
 //! (the decoded exit, the vCPU facts for the boot info, rounding the
 //! memory size) is defined here once.
 
 /// Where a guest kicks the network ring's I/O thread (bound to an eventfd
 /// with KVM_IOEVENTFD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RingKick {
+pub enum NetRingKick {
     /// An I/O port (x86_64).
     Pio(u16),
     /// A guest-physical MMIO address (aarch64).

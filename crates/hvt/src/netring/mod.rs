@@ -71,7 +71,7 @@ pub fn plan(mem_size: u64) -> Option<Plan> {
 
 /// Why the ring could not be set up (the guest then uses hypercalls).
 #[derive(Debug, thiserror::Error)]
-pub enum RingSetupError {
+pub enum StartError {
     #[error("eventfd: {0}")]
     EventFd(std::io::Error),
     #[error("KVM_IOEVENTFD on the ring's kick address: {0}")]
@@ -118,7 +118,7 @@ impl NetRing {
         mem: SharedMemory,
         ring_gpa: u64,
         devices: &Devices,
-    ) -> Result<NetRing, RingSetupError> {
+    ) -> Result<NetRing, StartError> {
         let mut taps: Vec<Option<Tap>> = Vec::new();
         for (handle, dev) in devices.iter() {
             let crate::devices::Device::Net(net) = dev else {
@@ -140,7 +140,7 @@ impl NetRing {
         // SAFETY: eventfd(2) with valid flags; the result is checked.
         let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
         if efd < 0 {
-            return Err(RingSetupError::EventFd(std::io::Error::last_os_error()));
+            return Err(StartError::EventFd(std::io::Error::last_os_error()));
         }
         // SAFETY: a fresh descriptor we own.
         let kick = unsafe { OwnedFd::from_raw_fd(efd) };
@@ -152,11 +152,11 @@ impl NetRing {
         std::thread::Builder::new()
             .name("net-ring".into())
             .spawn(move || serve(ring, kick_fd, &thread_control))
-            .map_err(RingSetupError::Spawn)?;
+            .map_err(StartError::Spawn)?;
         let deadline = Instant::now() + Duration::from_secs(5);
         while !control.ready.load(Ordering::Acquire) {
             if Instant::now() > deadline {
-                return Err(RingSetupError::NotReady);
+                return Err(StartError::NotReady);
             }
             std::thread::yield_now();
         }
@@ -199,10 +199,10 @@ impl NetRing {
 
 /// KVM_IOEVENTFD: a 32-bit write to the architecture's kick address
 /// signals `efd` instead of exiting (no datamatch, as upstream).
-fn register_kick(vm: &VmFd, efd: RawFd) -> Result<(), RingSetupError> {
-    let (addr, flags) = match arch::RING_KICK {
-        arch::RingKick::Pio(port) => (u64::from(port), KVM_IOEVENTFD_FLAG_PIO),
-        arch::RingKick::Mmio(addr) => (addr, 0),
+fn register_kick(vm: &VmFd, efd: RawFd) -> Result<(), StartError> {
+    let (addr, flags) = match arch::NET_RING_KICK {
+        arch::NetRingKick::Pio(port) => (u64::from(port), KVM_IOEVENTFD_FLAG_PIO),
+        arch::NetRingKick::Mmio(addr) => (addr, 0),
     };
     let ev = kvm_bindings::kvm_ioeventfd {
         addr,
@@ -215,7 +215,7 @@ fn register_kick(vm: &VmFd, efd: RawFd) -> Result<(), RingSetupError> {
     // which `ev` is; the result is checked.
     let rc = unsafe { libc::ioctl(vm.as_raw_fd(), KVM_IOEVENTFD as _, &ev) };
     if rc != 0 {
-        return Err(RingSetupError::IoEventFd(std::io::Error::last_os_error()));
+        return Err(StartError::IoEventFd(std::io::Error::last_os_error()));
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
 /// [`MEM_MAX`] in words, for messages.
 pub const MEM_MAX_NOTE: &str = "4 GiB, below the MMIO window";
 /// The network ring's kick address.
-pub const RING_KICK: super::RingKick = super::RingKick::Mmio(abi::RING_KICK_MMIO_BASE);
+pub const NET_RING_KICK: super::NetRingKick = super::NetRingKick::Mmio(abi::RING_KICK_MMIO_BASE);
 
 /// `e_machine` of core files (EM_AARCH64).
 pub const ELF_MACHINE: u16 = 183;

@@ -29,7 +29,7 @@ pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
 /// [`MEM_MAX`] in words, for messages.
 pub const MEM_MAX_NOTE: &str = "4 GiB";
 /// The network ring's kick port.
-pub const RING_KICK: super::RingKick = super::RingKick::Pio(abi::RING_KICK_PIO_BASE);
+pub const NET_RING_KICK: super::NetRingKick = super::NetRingKick::Pio(abi::RING_KICK_PIO_BASE);
 
 const CR0_PE: u64 = 1 << 0;
 const CR0_NE: u64 = 1 << 5;
