@@ -11,10 +11,11 @@
 use std::fmt::Write as _;
 
 use corten_abi::solo5::EXIT_ABORT;
+use corten_tender::diag::EXIT_TENDER_ERROR;
 use kvm_ioctls::VcpuExit;
 
 use crate::arch::{self, Exit};
-use crate::diag::{self, EXIT_TENDER_ERROR};
+use crate::diag;
 use crate::hypercall::{Hypercalls, Outcome};
 use crate::modules::{DebugTrap, Modules};
 use crate::vm::Vm;

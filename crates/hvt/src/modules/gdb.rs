@@ -49,6 +49,7 @@ use kvm_bindings::{
 };
 
 use corten_abi::hvt::HVT_GUEST_MIN_BASE;
+use corten_tender::diag::EXIT_TENDER_ERROR;
 
 use crate::arch::ring3::{in_scratch as in_tender_code, RFLAGS_TF};
 use crate::diag;
@@ -515,7 +516,9 @@ pub fn serve(
     let result = stub.run_blocking::<EventLoop<'_>>(&mut session);
     let end = match result {
         Ok(DisconnectReason::TargetExited(_)) | Ok(DisconnectReason::TargetTerminated(_)) => {
-            session.end.unwrap_or(End { status: 1 })
+            session.end.unwrap_or(End {
+                status: EXIT_TENDER_ERROR,
+            })
         }
         Ok(DisconnectReason::Disconnect) => {
             // gdb detached: remove breakpoints and let the guest run on.
@@ -533,11 +536,15 @@ pub fn serve(
         }
         Ok(DisconnectReason::Kill) => {
             diag::print(format_args!("gdb killed the guest"));
-            End { status: 1 }
+            End {
+                status: EXIT_TENDER_ERROR,
+            }
         }
         Err(e) => {
             diag::print(format_args!("gdb: session failed: {e}"));
-            session.end.unwrap_or(End { status: 1 })
+            session.end.unwrap_or(End {
+                status: EXIT_TENDER_ERROR,
+            })
         }
     };
     Ok(end)

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corten_abi::ring::{Ring, HVT_RING_POLL_ITERS};
+use corten_tender::diag::EXIT_TENDER_ERROR;
 use kvm_ioctls::VmFd;
 
 use crate::arch;
@@ -296,7 +297,7 @@ fn serve(mut ring: HostRing, kick: RawFd, control: &Control) {
 
 fn fatal(e: &RingError) -> ! {
     diag::print(format_args!("{e}"));
-    diag::exit(diag::EXIT_TENDER_ERROR)
+    diag::exit(EXIT_TENDER_ERROR)
 }
 
 #[cfg(test)]
