@@ -91,7 +91,7 @@ pub fn tender_main(argv: Vec<OsString>) -> ! {
     signals::install()
         .unwrap_or_else(|e| d.fatal(format_args!("Could not install signal handler: {e}")));
 
-    refuse_read_implies_exec(d);
+    corten_tender::personality::refuse_read_implies_exec().unwrap_or_else(|e| d.fatal(e));
 
     // Guest memory: load the image, then protect text and rodata on the
     // host so that a guest write to them faults.
@@ -202,21 +202,6 @@ pub fn tender_main(argv: Vec<OsString>) -> ! {
     // tearing down the VM are not on the seccomp allow-list, and the kernel
     // does both at exit anyway.
     diag::exit(end.status)
-}
-
-/// With the READ_IMPLIES_EXEC personality (inherited from a parent), every
-/// readable mapping is also executable, guest memory included; refuse, as
-/// upstream does. personality(2) is on urunc's allow-list.
-fn refuse_read_implies_exec(d: &Diag) {
-    // SAFETY: 0xffffffff only queries the current persona.
-    let persona = unsafe { libc::personality(0xffff_ffff) };
-    if persona >= 0 && persona & libc::READ_IMPLIES_EXEC != 0 {
-        d.fatal(
-            "refusing to run with the READ_IMPLIES_EXEC personality: it would make guest \
-             memory executable in the host; run the tender without it (e.g. not under \
-             `setarch -X`)",
-        );
-    }
 }
 
 /// Whether and where to put the network ring: only with a network device,

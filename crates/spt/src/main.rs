@@ -77,7 +77,7 @@ fn run(args: Vec<OsString>) -> ! {
     // Everything about the unikernel is checked before memory is touched.
     elf.check_layout(mem_size, SPT_GUEST_MIN_BASE)
         .unwrap_or_else(|e| diag.fatal(e));
-    memory::check_personality().unwrap_or_else(|e| diag.fatal(e));
+    corten_tender::personality::refuse_read_implies_exec().unwrap_or_else(|e| diag.fatal(e));
     let mut mem = memory::GuestMemory::map(mem_size, inv.options.flag(X_EXEC_HEAP))
         .unwrap_or_else(|e| diag.fatal(e));
     if inv.options.flag(X_HUGEPAGES) {
