@@ -8,7 +8,7 @@ use corten_abi::note::AbiTarget;
 use corten_tender::cli::{ExtraOption, OptionArg, TenderSpec};
 use corten_tender::diag::Diag;
 
-use crate::devices::{BlockDevice, Device, Devices, NetDevice};
+use crate::devices::Devices;
 use crate::guest_mem::{GuestMemory, HostPages, HostProt};
 use crate::sandbox::Confinement;
 use crate::{arch, boot, diag, exit_loop, hypercall, modules, netring, sandbox, signals, vm};
@@ -87,7 +87,7 @@ pub fn tender_main(argv: Vec<OsString>) -> ! {
     elf.check_layout(guest_size, HVT_GUEST_MIN_BASE)
         .unwrap_or_else(|e| d.fatal(e));
 
-    let devices = device_table(&inv.devices);
+    let devices = Devices::from_attached(&inv.devices).unwrap_or_else(|e| d.fatal(e));
     signals::install()
         .unwrap_or_else(|e| d.fatal(format_args!("Could not install signal handler: {e}")));
 
@@ -290,36 +290,6 @@ fn ring_option(options: &corten_tender::cli::Options) -> Result<RingMode, String
             "Invalid option: `{OPT_NET_RING}={v}': give auto, on or off"
         )),
     }
-}
-
-/// The hypercall handlers' view of the attached devices.
-fn device_table(attached: &corten_tender::devices::AttachedDevices) -> Devices {
-    let name = |handle: u64| {
-        attached
-            .entries()
-            .get(handle as usize)
-            .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
-            .unwrap_or_default()
-    };
-    let mut devices = Devices::new();
-    for b in attached.blocks() {
-        let dev = Device::Block(BlockDevice {
-            name: name(b.handle),
-            fd: b.fd,
-            capacity: b.capacity,
-            block_size: u64::from(b.block_size),
-        });
-        // Handles come from the manifest: unique and in 1..64.
-        let _ = devices.insert(b.handle, dev);
-    }
-    for n in attached.nets() {
-        let dev = Device::Net(NetDevice {
-            name: name(n.handle),
-            fd: n.fd,
-        });
-        let _ = devices.insert(n.handle, dev);
-    }
-    devices
 }
 
 /// Ring-3 execution where the host emulates CPL 0 (also under --gdb and
