@@ -98,6 +98,7 @@ struct Control {
 pub struct NetRing {
     kick: OwnedFd,
     control: Arc<Control>,
+    gpa: u64,
 }
 
 /// `_IOW(KVMIO, 0x79, struct kvm_ioeventfd)`
@@ -161,7 +162,16 @@ impl NetRing {
             }
             std::thread::yield_now();
         }
-        Ok(NetRing { kick, control })
+        Ok(NetRing {
+            kick,
+            control,
+            gpa: ring_gpa,
+        })
+    }
+
+    /// The ring's guest-physical address (the boot info's `net_ring`).
+    pub fn gpa(&self) -> u64 {
+        self.gpa
     }
 
     /// The kick eventfd (the I/O thread reads it; [`drain`](Self::drain)
