@@ -1,6 +1,6 @@
 //! Set-up of one run, after the shared front end: a sequence of small
 //! steps, each returning [`SetupError`], which composes the error types
-//! of the modules it calls ([`build`] → [`Ready`], then [`Ready::run`]).
+//! of the modules it calls ([`build`] → [`Ready`], then [`Ready::confine_and_run`]).
 //! Nothing here prints an error or exits: `tender::tender_main` reports
 //! every one, in one place.
 //!
@@ -8,7 +8,7 @@
 //! network ring) → ELF layout → device table → signal handlers →
 //! personality → guest memory (image loaded, text and rodata read-only)
 //! → VM, vCPU and architecture state → hypercall handlers → network ring
-//! → boot info → modules; then, in [`Ready::run`]: seccomp → exit loop
+//! → boot info → modules; then, in [`Ready::confine_and_run`]: seccomp → exit loop
 //! (or the gdb stub).
 
 use std::mem::ManuallyDrop;
@@ -273,13 +273,13 @@ fn write_boot_info(
 impl Ready {
     /// Confines the tender (seccomp) and runs the guest to its end, under
     /// gdb with `--gdb`; returns the exit status.
-    pub fn run(self) -> Result<i32, SetupError> {
+    pub fn confine_and_run(self) -> Result<i32, SetupError> {
         // Never dropped: closing descriptors and tearing down the VM are
         // not on the seccomp allow-list, and the kernel does both when the
         // process exits, right after.
         let mut this = ManuallyDrop::new(self);
         this.confine()?;
-        let end = this.run_guest()?;
+        let end = this.exit_loop_or_gdb()?;
         if let Some(r) = &this.net_ring {
             r.drain();
         }
@@ -342,7 +342,7 @@ impl Ready {
     }
 
     /// The exit loop, or gdb's stub driving it.
-    fn run_guest(&mut self) -> Result<End, SetupError> {
+    fn exit_loop_or_gdb(&mut self) -> Result<End, SetupError> {
         #[cfg(target_arch = "x86_64")]
         if let Some(port) = self.opts.gdb_port {
             use crate::modules::gdb;

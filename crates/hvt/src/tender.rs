@@ -1,6 +1,6 @@
 //! The tender's process, from the command line to the exit status: the
 //! shared front end (`corten-tender`), then [`setup::build`] and
-//! [`setup::Ready::run`]. Every set-up error is reported here, the one
+//! [`setup::Ready::confine_and_run`]. Every set-up error is reported here, the one
 //! place, as `corten-hvt: message` and status 1.
 
 use std::ffi::OsString;
@@ -27,8 +27,8 @@ pub const SPEC: TenderSpec = TenderSpec {
 pub fn tender_main(argv: Vec<OsString>) -> ! {
     let inv = corten_tender::front_end(&SPEC, AbiTarget::Hvt, argv);
     diag::set_prog(inv.diag.prog());
-    match setup::build(&inv).and_then(setup::Ready::run) {
-        // Exit here, without running destructors (see `Ready::run`).
+    match setup::build(&inv).and_then(setup::Ready::confine_and_run) {
+        // Exit here, without running destructors (see `Ready::confine_and_run`).
         Ok(status) => diag::exit(status),
         Err(e) => inv.diag.fatal(e),
     }
