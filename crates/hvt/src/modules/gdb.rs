@@ -123,7 +123,7 @@ impl Hooks for Debugged<'_> {
 
 impl Session<'_> {
     /// Runs the guest to its next exit and handles it.
-    fn step(&mut self) -> Step {
+    fn next_exit(&mut self) -> Step {
         let mut hooks = Debugged {
             modules: self.modules,
             breakpoints: &self.breakpoints,
@@ -405,7 +405,7 @@ impl<'a> BlockingEventLoop for EventLoop<'a> {
             .map_err(WaitForStopReasonError::Target)?;
         let mut hidden_steps = 0;
         loop {
-            match target.step() {
+            match target.next_exit() {
                 Step::Continue => {
                     // A hypercall may have moved the guest between CPL 0
                     // and CPL 3: re-arm the step the right way.
