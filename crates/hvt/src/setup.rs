@@ -357,3 +357,26 @@ impl Ready {
         Ok(exit_loop::run_to_end(&mut self.guest, &mut self.modules))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one report prints what the failing step's error says.
+    #[test]
+    fn messages_are_the_steps_own() {
+        let inner = OptionError::NetRing("x".into());
+        assert_eq!(
+            SetupError::from(inner).to_string(),
+            "Invalid option: `--net-ring=x': give auto, on or off"
+        );
+        let e = SetupError::Signals(std::io::Error::from_raw_os_error(libc::EINVAL));
+        assert!(
+            e.to_string()
+                .starts_with("Could not install signal handler: "),
+            "{e}"
+        );
+        let e = SetupError::from(DeviceTableError::Duplicate(3));
+        assert_eq!(e.to_string(), "device handle 3 is attached twice");
+    }
+}
