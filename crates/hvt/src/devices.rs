@@ -1,31 +1,29 @@
-//! The attached devices, by handle (the device's index in the manifest).
+//! The attached devices, by handle (the device's index in the manifest):
+//! the hypercall handlers' and the network ring's view of what
+//! `corten_tender::devices::AttachedDevices` attached.
 
 use std::os::fd::RawFd;
 
 use corten_abi::mft::MFT_MAX_ENTRIES;
-
-/// An attached block device.
-pub struct BlockDevice {
-    pub name: String,
-    /// Owned by `corten_tender::devices::AttachedDevices`, which lives
-    /// until the process exits.
-    pub fd: RawFd,
-    /// Bytes; a multiple of `block_size`.
-    pub capacity: u64,
-    /// Bytes; a power of two >= 512.
-    pub block_size: u64,
-}
-
-/// An attached network device (a tap).
-pub struct NetDevice {
-    pub name: String,
-    /// Non-blocking tap descriptor (owned like `BlockDevice::fd`).
-    pub fd: RawFd,
-}
+use corten_tender::devices::AttachedDevices;
+/// The device types are corten-tender's (shared with spt); their
+/// descriptors are owned by `AttachedDevices`, which lives until the
+/// process exits.
+pub use corten_tender::devices::{BlockDevice, NetDevice};
 
 pub enum Device {
     Block(BlockDevice),
     Net(NetDevice),
+}
+
+impl Device {
+    /// The guest's handle for the device.
+    pub fn handle(&self) -> u64 {
+        match self {
+            Device::Block(b) => b.handle,
+            Device::Net(n) => n.handle,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +45,21 @@ impl Devices {
         Devices::default()
     }
 
-    /// Records `device` as handle `handle`.
-    pub fn insert(&mut self, handle: u64, device: Device) -> Result<(), DeviceTableError> {
+    /// Every attached block and network device.
+    pub fn from_attached(attached: &AttachedDevices) -> Result<Devices, DeviceTableError> {
+        let mut devices = Devices::new();
+        for b in attached.blocks() {
+            devices.insert(Device::Block(b))?;
+        }
+        for n in attached.nets() {
+            devices.insert(Device::Net(n))?;
+        }
+        Ok(devices)
+    }
+
+    /// Records `device` under its handle.
+    pub fn insert(&mut self, device: Device) -> Result<(), DeviceTableError> {
+        let handle = device.handle();
         let idx = usize::try_from(handle)
             .ok()
             .filter(|&i| i > 0 && i < MFT_MAX_ENTRIES)
@@ -119,31 +130,31 @@ impl Devices {
 mod tests {
     use super::*;
 
-    fn null_fd() -> RawFd {
-        0
+    fn block(handle: u64) -> Device {
+        Device::Block(BlockDevice {
+            handle,
+            name: "storage".into(),
+            fd: 0,
+            capacity: 4096,
+            block_size: 512,
+        })
+    }
+
+    fn net(handle: u64) -> Device {
+        Device::Net(NetDevice {
+            handle,
+            name: "service0".into(),
+            fd: 0,
+            mac: [2, 0, 0, 0, 0, 1],
+            mtu: 1500,
+        })
     }
 
     #[test]
     fn handles_are_typed_and_bounded() {
         let mut d = Devices::new();
-        d.insert(
-            1,
-            Device::Block(BlockDevice {
-                name: "storage".into(),
-                fd: null_fd(),
-                capacity: 4096,
-                block_size: 512,
-            }),
-        )
-        .unwrap();
-        d.insert(
-            3,
-            Device::Net(NetDevice {
-                name: "service0".into(),
-                fd: null_fd(),
-            }),
-        )
-        .unwrap();
+        d.insert(block(1)).unwrap();
+        d.insert(net(3)).unwrap();
         assert!(d.block(1).is_some());
         assert!(d.net(1).is_none());
         assert!(d.net(3).is_some());
@@ -151,33 +162,18 @@ mod tests {
         assert!(d.block(2).is_none());
         assert!(d.block(0).is_none());
         assert!(d.block(u64::MAX).is_none());
-        assert!(d
-            .insert(
-                0,
-                Device::Net(NetDevice {
-                    name: "x".into(),
-                    fd: null_fd()
-                })
-            )
-            .is_err());
-        assert!(d
-            .insert(
-                64,
-                Device::Net(NetDevice {
-                    name: "x".into(),
-                    fd: null_fd()
-                })
-            )
-            .is_err());
-        assert!(d
-            .insert(
-                3,
-                Device::Net(NetDevice {
-                    name: "x".into(),
-                    fd: null_fd()
-                })
-            )
-            .is_err());
+        assert!(matches!(
+            d.insert(net(0)),
+            Err(DeviceTableError::HandleRange(0))
+        ));
+        assert!(matches!(
+            d.insert(net(64)),
+            Err(DeviceTableError::HandleRange(64))
+        ));
+        assert!(matches!(
+            d.insert(block(3)),
+            Err(DeviceTableError::Duplicate(3))
+        ));
         assert_eq!(d.net_fds().count(), 1);
         assert_eq!(d.block_fds().count(), 1);
     }

@@ -8,6 +8,8 @@
 use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 
+use corten_tender::diag::EXIT_TENDER_ERROR;
+
 static PROG: OnceLock<String> = OnceLock::new();
 
 /// Sets the program name messages are prefixed with (the basename of
@@ -20,10 +22,6 @@ pub fn set_prog(name: &str) {
 pub fn prog() -> &'static str {
     PROG.get().map_or("corten-hvt", String::as_str)
 }
-
-/// Exit status of a tender error (bad option, bad ELF, KVM failure, fatal
-/// guest misbehaviour that upstream also turns into status 1).
-pub const EXIT_TENDER_ERROR: i32 = 1;
 
 /// A fixed-capacity text buffer that truncates instead of failing.
 pub struct StackBuf<const N: usize> {

@@ -67,7 +67,7 @@ pub struct Policy {
     /// The network ring's kick eventfd, when its I/O thread runs: that
     /// thread reads it (and the taps), the vCPU thread writes it once at
     /// the end. The filter is then installed on all threads (TSYNC).
-    pub ring_kick_fd: Option<RawFd>,
+    pub net_ring_kick_fd: Option<RawFd>,
 }
 
 /// `KVM_RUN`
@@ -109,7 +109,7 @@ impl Policy {
         // by its I/O thread, written once at the end).
         let mut writes = vec![1, 2];
         let mut reads = Vec::new();
-        for fd in self.net.iter().copied().chain(self.ring_kick_fd) {
+        for fd in self.net.iter().copied().chain(self.net_ring_kick_fd) {
             writes.push(i64::from(fd));
             reads.push(i64::from(fd));
         }
@@ -162,7 +162,7 @@ impl Policy {
     pub fn install(&self) -> Result<(), SandboxError> {
         let prog = self.compile()?;
         corten_sandbox::report_violations(crate::diag::prog()).map_err(SandboxError::SigAction)?;
-        let threads = if self.ring_kick_fd.is_some() {
+        let threads = if self.net_ring_kick_fd.is_some() {
             Threads::All
         } else {
             Threads::Calling
@@ -199,7 +199,7 @@ mod tests {
             net: vec![9, 10],
             epoll_fd: 11,
             timer_fd: 12,
-            ring_kick_fd: Some(13),
+            net_ring_kick_fd: Some(13),
         };
         let prog = p.compile().unwrap();
         assert!(prog.len() > 20);

@@ -9,7 +9,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
     let mut buf = crate::diag::StackBuf::<64>::new();
     let _ = writeln!(buf, "{}: Exiting on signal {sig}", crate::diag::prog());
     crate::diag::write_fd(2, buf.as_bytes());
-    crate::diag::exit(crate::diag::EXIT_TENDER_ERROR);
+    crate::diag::exit(corten_tender::diag::EXIT_TENDER_ERROR);
 }
 
 /// Installs the handlers. All signals are blocked while one runs.

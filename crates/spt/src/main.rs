@@ -13,9 +13,9 @@
 
 mod boot;
 mod events;
-mod filter;
 mod launch;
 mod memory;
+mod sandbox;
 
 use std::ffi::OsString;
 
@@ -77,7 +77,7 @@ fn run(args: Vec<OsString>) -> ! {
     // Everything about the unikernel is checked before memory is touched.
     elf.check_layout(mem_size, SPT_GUEST_MIN_BASE)
         .unwrap_or_else(|e| diag.fatal(e));
-    memory::check_personality().unwrap_or_else(|e| diag.fatal(e));
+    corten_tender::personality::refuse_read_implies_exec().unwrap_or_else(|e| diag.fatal(e));
     let mut mem = memory::GuestMemory::map(mem_size, inv.options.flag(X_EXEC_HEAP))
         .unwrap_or_else(|e| diag.fatal(e));
     if inv.options.flag(X_HUGEPAGES) {
@@ -98,13 +98,13 @@ fn run(args: Vec<OsString>) -> ! {
     )
     .unwrap_or_else(|e| diag.fatal(e));
 
-    let policy = filter::Policy {
+    let policy = sandbox::Policy {
         epollfd: ev.epollfd,
         timerfd: ev.timerfd,
         blocks: inv.devices.blocks(),
         nets,
     };
-    let prog = filter::build(&policy).unwrap_or_else(|e| diag.fatal(e));
+    let prog = sandbox::build(&policy).unwrap_or_else(|e| diag.fatal(e));
     let entry = elf.entry();
     let sp = launch::initial_sp(mem.mem_size());
 
@@ -115,7 +115,7 @@ fn run(args: Vec<OsString>) -> ! {
     inv.devices.leak_fds();
     launch::reset_fault_signals()
         .unwrap_or_else(|e| diag.fatal(format!("could not reset signal handlers: {e}")));
-    filter::install(&prog).unwrap_or_else(|e| diag.fatal(e));
+    sandbox::install(&prog).unwrap_or_else(|e| diag.fatal(e));
     // SAFETY: `entry` lies in an executable guest segment (checked by
     // Elf::parse and check_layout), `sp` is the top of guest memory, and
     // the filter is installed.

@@ -13,14 +13,6 @@ use corten_elf::{Elf, ReadAt};
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
     #[error(
-        "Cowardly refusing to run with a sys_personality of READ_IMPLIES_EXEC: every \
-         readable guest page would be executable; run the tender without that personality \
-         (e.g. not under `setarch --read-implies-exec`)"
-    )]
-    ReadImpliesExec,
-    #[error("could not read the process personality: {0}")]
-    Personality(std::io::Error),
-    #[error(
         "guest memory of {mem_size:#x} bytes is too small: it must exceed {SPT_HOST_MEM_BASE:#x}"
     )]
     TooSmall { mem_size: u64 },
@@ -57,20 +49,6 @@ pub enum MemoryError {
         len: u64,
         source: std::io::Error,
     },
-}
-
-/// Refuses to run when `READ_IMPLIES_EXEC` would make PROT_READ imply
-/// PROT_EXEC (and so every data page of the guest executable).
-pub fn check_personality() -> Result<(), MemoryError> {
-    // SAFETY: personality(0xffffffff) only queries the current persona.
-    let p = unsafe { libc::personality(0xffff_ffff) };
-    if p < 0 {
-        return Err(MemoryError::Personality(std::io::Error::last_os_error()));
-    }
-    if p & libc::READ_IMPLIES_EXEC != 0 {
-        return Err(MemoryError::ReadImpliesExec);
-    }
-    Ok(())
 }
 
 /// The guest's memory: host addresses [`SPT_HOST_MEM_BASE`, `mem_size`).
@@ -233,31 +211,6 @@ impl GuestMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// On x86_64 the kernel clears READ_IMPLIES_EXEC when it execs a
-    /// 64-bit binary, so `setarch --read-implies-exec` cannot reach the
-    /// check; set the persona in a forked child instead.
-    #[test]
-    fn read_implies_exec_is_refused() {
-        assert!(check_personality().is_ok());
-        // SAFETY: the child only makes raw syscalls and _exit()s.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            // SAFETY: sets this (child) process's persona.
-            unsafe { libc::personality(libc::READ_IMPLIES_EXEC as libc::c_ulong) };
-            let code = match check_personality() {
-                Err(MemoryError::ReadImpliesExec) => 0,
-                _ => 1,
-            };
-            // SAFETY: _exit is async-signal-safe.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: waits for the child forked above.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
-    }
 
     #[test]
     fn bounds_are_checked() {

@@ -74,19 +74,31 @@ pub fn type_name(mtype: u32) -> &'static str {
     }
 }
 
-/// An attached block device, by manifest index (= guest handle).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An attached block device: what either tender's block I/O needs (spt
+/// pins it in its filter, hvt serves hypercalls with it).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockDevice {
+    /// Manifest index (= guest handle).
     pub handle: u64,
+    /// The manifest's name, for messages.
+    pub name: String,
+    /// Owned by [`AttachedDevices`].
     pub fd: RawFd,
+    /// Bytes; a multiple of `block_size`.
     pub capacity: u64,
-    pub block_size: u16,
+    /// Bytes; a power of two >= 512 (16 bits in the manifest, widened
+    /// because every use compares it with 64-bit offsets and lengths).
+    pub block_size: u64,
 }
 
-/// An attached network device, by manifest index (= guest handle).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An attached network device (a tap).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetDevice {
+    /// Manifest index (= guest handle).
     pub handle: u64,
+    /// The manifest's name, for messages.
+    pub name: String,
+    /// Non-blocking tap descriptor, owned by [`AttachedDevices`].
     pub fd: RawFd,
     pub mac: [u8; 6],
     pub mtu: u16,
@@ -280,6 +292,10 @@ pub fn attach_all(
     })
 }
 
+fn entry_name(e: &MftEntry) -> String {
+    String::from_utf8_lossy(e.name_bytes()).into_owned()
+}
+
 impl AttachedDevices {
     /// The boot-time manifest entries (index = guest handle).
     pub fn entries(&self) -> &[MftEntry] {
@@ -294,9 +310,10 @@ impl AttachedDevices {
             .filter(|(_, e)| e.mtype == MFT_DEV_BLOCK_BASIC && e.attached != 0)
             .map(|(i, e)| BlockDevice {
                 handle: i as u64,
+                name: entry_name(e),
                 fd: e.hostfd(),
                 capacity: e.props.block_capacity(),
-                block_size: e.props.block_size(),
+                block_size: u64::from(e.props.block_size()),
             })
             .collect()
     }
@@ -309,6 +326,7 @@ impl AttachedDevices {
             .filter(|(_, e)| e.mtype == MFT_DEV_NET_BASIC && e.attached != 0)
             .map(|(i, e)| NetDevice {
                 handle: i as u64,
+                name: entry_name(e),
                 fd: e.hostfd(),
                 mac: e.props.net_mac(),
                 mtu: e.props.net_mtu(),
@@ -374,8 +392,13 @@ mod tests {
         let b = d.blocks();
         assert_eq!(b.len(), 1);
         assert_eq!(
-            (b[0].handle, b[0].capacity, b[0].block_size),
-            (1, 8192, 4096)
+            (
+                b[0].handle,
+                b[0].name.as_str(),
+                b[0].capacity,
+                b[0].block_size
+            ),
+            (1, "storage", 8192, 4096)
         );
         assert!(b[0].fd > 2);
         let e = &d.entries()[1];
@@ -513,6 +536,7 @@ mod tests {
         )
         .unwrap();
         let n = d.nets();
+        assert_eq!(n[0].name, "a");
         assert_eq!(n[0].mac, [2, 0, 0, 0, 0, 7]);
         assert_eq!(n[0].mtu, 1500);
         assert_eq!(n[0].fd, fds[1]);

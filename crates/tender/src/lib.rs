@@ -17,6 +17,7 @@ pub mod devices;
 pub mod diag;
 mod front;
 pub mod kernel;
+pub mod personality;
 pub mod stdio;
 pub mod tap;
 

@@ -1,16 +1,17 @@
 //! Architecture backends. Everything outside this module is
 //! architecture-independent; each backend exports the same names:
-//! `BOOT_INFO_BASE`, `NAME`, `setup_memory`, `setup_vcpu`, `ArchOptions`,
-//! `ArchError`, `decode_io`, `instruction_pointer`, `register_dump`,
-//! `trap_frame_dump`, `RegisterView`, `MEM_BLOCK`, `MEM_MAX`,
-//! `MEM_MAX_NOTE`, `RING_KICK`. What is the same on every architecture
-//! (the decoded exit, the vCPU facts for the boot info, rounding the
-//! memory size) is defined here once.
+//! `BOOT_INFO_BASE`, `NAME`, `setup_memory`, `setup_vcpu`, `ArchOptions`
+//! (`ArchOptions::for_host`), `ArchError`, `Accel`, `decode_io`,
+//! `instruction_pointer`, `register_dump`, `trap_frame_dump`,
+//! `RegisterView`, `MEM_BLOCK`, `MEM_MAX`, `MEM_MAX_NOTE`, `NET_RING_KICK`.
+//! What is the same on every architecture (the decoded exit, the vCPU
+//! facts for the boot info, rounding the memory size, what a debug trap
+//! turned out to be) is defined here once.
 
 /// Where a guest kicks the network ring's I/O thread (bound to an eventfd
 /// with KVM_IOEVENTFD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RingKick {
+pub enum NetRingKick {
     /// An I/O port (x86_64).
     Pio(u16),
     /// A guest-physical MMIO address (aarch64).
@@ -32,6 +33,16 @@ pub struct VcpuInfo {
     /// Cycle counter frequency in Hz (the TSC on x86_64, the generic
     /// timer on aarch64).
     pub cycle_freq: u64,
+}
+
+/// What a debug trap the guest reported to the tender turned out to be
+/// (see [`Accel::debug_trap`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugTrap {
+    /// The debugger's (breakpoint or step): stop and report.
+    Stopped,
+    /// The guest's own trap: let it run on into its handler.
+    Guest,
 }
 
 /// A VM exit the architecture-independent loop understands.

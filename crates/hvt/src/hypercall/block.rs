@@ -162,15 +162,13 @@ mod tests {
         f.write_all(&vec![0xab; (blocks * block_size) as usize])
             .unwrap();
         let mut d = Devices::new();
-        d.insert(
-            1,
-            Device::Block(BlockDevice {
-                name: "storage".into(),
-                fd: f.as_raw_fd(),
-                capacity: blocks * block_size,
-                block_size,
-            }),
-        )
+        d.insert(Device::Block(BlockDevice {
+            handle: 1,
+            name: "storage".into(),
+            fd: f.as_raw_fd(),
+            capacity: blocks * block_size,
+            block_size,
+        }))
         .unwrap();
         (f, d)
     }

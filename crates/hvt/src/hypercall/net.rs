@@ -115,13 +115,13 @@ mod tests {
     fn frames_round_trip_and_empty_reads_say_again() {
         let (ours, peer) = pair();
         let mut d = Devices::new();
-        d.insert(
-            2,
-            Device::Net(NetDevice {
-                name: "service0".into(),
-                fd: ours.as_raw_fd(),
-            }),
-        )
+        d.insert(Device::Net(NetDevice {
+            handle: 2,
+            name: "service0".into(),
+            fd: ours.as_raw_fd(),
+            mac: [2, 0, 0, 0, 0, 1],
+            mtu: 1500,
+        }))
         .unwrap();
         let mut h = Hypercalls::new(d).unwrap();
         let mut m = mem();

@@ -49,13 +49,12 @@ use kvm_bindings::{
 };
 
 use corten_abi::hvt::HVT_GUEST_MIN_BASE;
+use corten_tender::diag::EXIT_TENDER_ERROR;
 
 use crate::arch::ring3::{in_scratch as in_tender_code, RFLAGS_TF};
 use crate::diag;
-use crate::hypercall::Hypercalls;
+use crate::exit_loop::{self, End, Guest, Hooks, Step};
 use crate::modules::Modules;
-use crate::run::{self, End, ExitStats, Step};
-use crate::vm::Vm;
 
 const INT3: u8 = 0xcc;
 /// Steps through the tender's scratch code after which a step gives up
@@ -63,6 +62,12 @@ const INT3: u8 = 0xcc;
 const MAX_HIDDEN_STEPS: u32 = 256;
 /// How often KVM_RUN is interrupted to look for a Ctrl-C from gdb.
 const POLL_INTERVAL_US: i64 = 100_000;
+/// The stub's packet buffer, advertised to gdb as `PacketSize`: the
+/// longest packet it takes, and the longest reply gdb asks for.
+const PACKET_SIZE: usize = 4096;
+/// The most memory one `m` request may read: two hex digits per byte must
+/// fit the packet size (gdb itself asks for less).
+const MAX_READ: usize = PACKET_SIZE / 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GdbError {
@@ -72,14 +77,14 @@ pub enum GdbError {
     Accept(std::io::Error),
     #[error("gdb: cannot set up the Ctrl-C timer: {0}")]
     Timer(std::io::Error),
+    #[error("gdb: cannot start the stub: {0}")]
+    Stub(gdbstub::stub::GdbStubBuilderError),
 }
 
 /// The debugged VM, as gdbstub's `Target`.
 struct Session<'a> {
-    vm: &'a mut Vm,
-    hc: &'a mut Hypercalls,
+    guest: &'a mut Guest,
     modules: &'a mut Modules,
-    stats: ExitStats,
     stepping: bool,
     /// RFLAGS.TF was set by the tender for the current step.
     trap_flag: bool,
@@ -90,13 +95,49 @@ struct Session<'a> {
     end: Option<End>,
 }
 
+/// The exit loop's hooks while gdb is attached: the other modules', and
+/// gdb's breakpoints and stepping.
+struct Debugged<'a> {
+    modules: &'a mut Modules,
+    breakpoints: &'a BTreeMap<u64, u8>,
+    stepping: bool,
+}
+
+impl Hooks for Debugged<'_> {
+    fn halted(&mut self, guest: &Guest, status: i32, cookie: Option<u64>) {
+        self.modules.halted(guest, status, cookie);
+    }
+
+    fn crashed(&mut self, guest: &Guest) {
+        self.modules.crashed(guest);
+    }
+
+    fn is_breakpoint(&self, addr: u64) -> bool {
+        self.breakpoints.contains_key(&addr)
+    }
+
+    fn stepping(&self) -> bool {
+        self.stepping
+    }
+}
+
 impl Session<'_> {
+    /// Runs the guest to its next exit and handles it.
+    fn next_exit(&mut self) -> Step {
+        let mut hooks = Debugged {
+            modules: self.modules,
+            breakpoints: &self.breakpoints,
+            stepping: self.stepping,
+        };
+        exit_loop::step(self.guest, &mut hooks)
+    }
+
     /// Arms KVM's guest debugging for the next run: software breakpoints
     /// always; for a step either KVM's single-step (CPL 0) or the trap
     /// flag (CPL 3, where emulating KVMs do not single-step).
     fn apply_debug_control(&mut self) -> Result<(), String> {
-        self.modules.stepping = self.stepping;
         let cpl3 = self
+            .guest
             .vm
             .vcpu
             .get_sregs()
@@ -112,7 +153,8 @@ impl Session<'_> {
                 control,
                 ..Default::default()
             };
-            self.vm
+            self.guest
+                .vm
                 .vcpu
                 .set_guest_debug(&dbg)
                 .map_err(|e| format!("KVM_SET_GUEST_DEBUG: {e}"))?;
@@ -126,6 +168,7 @@ impl Session<'_> {
 
     fn set_trap_flag(&mut self, on: bool) -> Result<(), String> {
         let mut regs = self
+            .guest
             .vm
             .vcpu
             .get_regs()
@@ -135,7 +178,8 @@ impl Session<'_> {
         } else {
             regs.rflags &= !RFLAGS_TF;
         }
-        self.vm
+        self.guest
+            .vm
             .vcpu
             .set_regs(&regs)
             .map_err(|e| format!("KVM_SET_REGS: {e}"))?;
@@ -152,7 +196,8 @@ impl Session<'_> {
     }
 
     fn rip(&self) -> Result<u64, String> {
-        self.vm
+        self.guest
+            .vm
             .vcpu
             .get_regs()
             .map(|r| r.rip)
@@ -182,6 +227,7 @@ impl Target for Session<'_> {
 impl SingleThreadBase for Session<'_> {
     fn read_registers(&mut self, regs: &mut X86_64CoreRegs) -> TargetResult<(), Self> {
         let r = self
+            .guest
             .vm
             .vcpu
             .get_regs()
@@ -189,9 +235,10 @@ impl SingleThreadBase for Session<'_> {
         // The segments as the guest set them (ring-3 execution substitutes
         // DPL-3 ones while the guest runs).
         let s = self
-            .modules
+            .guest
+            .accel
             .register_view()
-            .sregs(&self.vm.vcpu)
+            .sregs(&self.guest.vm.vcpu)
             .ok_or_else(|| TargetError::Fatal("KVM_GET_SREGS failed".to_owned()))?;
         regs.regs = [
             r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
@@ -205,7 +252,7 @@ impl SingleThreadBase for Session<'_> {
         regs.segments.es = u32::from(s.es.selector);
         regs.segments.fs = u32::from(s.fs.selector);
         regs.segments.gs = u32::from(s.gs.selector);
-        if let Ok(f) = self.vm.vcpu.get_fpu() {
+        if let Ok(f) = self.guest.vm.vcpu.get_fpu() {
             for (st, fpr) in regs.st.iter_mut().zip(f.fpr.iter()) {
                 if let Some(src) = fpr.get(..10) {
                     st.copy_from_slice(src);
@@ -227,6 +274,7 @@ impl SingleThreadBase for Session<'_> {
 
     fn write_registers(&mut self, regs: &X86_64CoreRegs) -> TargetResult<(), Self> {
         let mut r = self
+            .guest
             .vm
             .vcpu
             .get_regs()
@@ -239,20 +287,33 @@ impl SingleThreadBase for Session<'_> {
         r.rip = regs.rip;
         // The trap flag stays the tender's while it steps.
         r.rflags = u64::from(regs.eflags) & !RFLAGS_TF | (r.rflags & RFLAGS_TF);
-        self.vm
+        self.guest
+            .vm
             .vcpu
             .set_regs(&r)
             .map_err(|e| TargetError::Fatal(e.to_string()))
     }
 
+    /// gdbstub answers an `m ADDR,LEN` by calling this once per chunk of
+    /// LEN that fits its packet buffer, for as long as it returns `Ok`,
+    /// writing each chunk to gdb as it comes. A LEN whose reply would not
+    /// fit the packet size is therefore refused here, at its first chunk
+    /// (longer than [`MAX_READ`]) and before anything is written: the reply
+    /// is an error and the work stays within one packet, whatever LEN says.
+    /// Reads that run past the end of guest memory are cut short there
+    /// (gdb takes a short reply as "the rest cannot be read").
     fn read_addrs(&mut self, start: u64, data: &mut [u8]) -> TargetResult<usize, Self> {
-        let size = self.vm.mem.size();
+        if data.len() > MAX_READ {
+            return Err(TargetError::NonFatal);
+        }
+        let size = self.guest.vm.mem.size();
         if start >= size {
             return Err(TargetError::NonFatal);
         }
         let n = (data.len() as u64).min(size - start) as usize;
         let dst = data.get_mut(..n).ok_or(TargetError::NonFatal)?;
-        self.vm
+        self.guest
+            .vm
             .mem
             .read_bytes(start, dst)
             .map_err(|_| TargetError::NonFatal)?;
@@ -263,7 +324,8 @@ impl SingleThreadBase for Session<'_> {
         if tender_owned(start, data.len() as u64) {
             return Err(TargetError::NonFatal);
         }
-        self.vm
+        self.guest
+            .vm
             .mem
             .write_bytes(start, data)
             .map_err(|_| TargetError::NonFatal)
@@ -306,21 +368,19 @@ impl SwBreakpoint for Session<'_> {
         if tender_owned(addr, 1) {
             return Ok(false);
         }
-        let Ok(orig) = self.vm.mem.read::<u8>(addr) else {
+        let Ok(orig) = self.guest.vm.mem.read::<u8>(addr) else {
             return Ok(false);
         };
-        if self.vm.mem.write::<u8>(addr, INT3).is_err() {
+        if self.guest.vm.mem.write::<u8>(addr, INT3).is_err() {
             return Ok(false);
         }
         self.breakpoints.insert(addr, orig);
-        self.modules.breakpoints.insert(addr);
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.modules.breakpoints.remove(&addr);
         match self.breakpoints.remove(&addr) {
-            Some(orig) => Ok(self.vm.mem.write::<u8>(addr, orig).is_ok()),
+            Some(orig) => Ok(self.guest.vm.mem.write::<u8>(addr, orig).is_ok()),
             None => Ok(false),
         }
     }
@@ -343,7 +403,7 @@ impl<'a> BlockingEventLoop for EventLoop<'a> {
             .map_err(WaitForStopReasonError::Target)?;
         let mut hidden_steps = 0;
         loop {
-            match run::step(target.vm, target.hc, target.modules, &mut target.stats) {
+            match target.next_exit() {
                 Step::Continue => {
                     // A hypercall may have moved the guest between CPL 0
                     // and CPL 3: re-arm the step the right way.
@@ -388,6 +448,7 @@ impl<'a> BlockingEventLoop for EventLoop<'a> {
                     // Report the breakpoint's own address whether KVM
                     // left RIP on the int3 or just after it.
                     let mut regs = target
+                        .guest
                         .vm
                         .vcpu
                         .get_regs()
@@ -397,6 +458,7 @@ impl<'a> BlockingEventLoop for EventLoop<'a> {
                     {
                         regs.rip -= 1;
                         target
+                            .guest
                             .vm
                             .vcpu
                             .set_regs(&regs)
@@ -459,8 +521,7 @@ pub fn listen(port: u16) -> Result<TcpListener, GdbError> {
 pub fn serve(
     listener: TcpListener,
     kernel: &str,
-    vm: &mut Vm,
-    hc: &mut Hypercalls,
+    guest: &mut Guest,
     modules: &mut Modules,
 ) -> Result<End, GdbError> {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -476,42 +537,53 @@ pub fn serve(
     start_poll_timer().map_err(GdbError::Timer)?;
 
     let mut session = Session {
-        vm,
-        hc,
+        guest,
         modules,
-        stats: ExitStats::default(),
         stepping: false,
         trap_flag: false,
         breakpoints: BTreeMap::new(),
         debug_control: 0,
         end: None,
     };
-    let result = GdbStub::new(stream).run_blocking::<EventLoop<'_>>(&mut session);
+    let mut packet_buffer = [0u8; PACKET_SIZE];
+    let stub = GdbStub::builder(stream)
+        .with_packet_buffer(&mut packet_buffer)
+        .build()
+        .map_err(GdbError::Stub)?;
+    let result = stub.run_blocking::<EventLoop<'_>>(&mut session);
     let end = match result {
         Ok(DisconnectReason::TargetExited(_)) | Ok(DisconnectReason::TargetTerminated(_)) => {
-            session.end.unwrap_or(End { status: 1 })
+            session.end.unwrap_or(End {
+                status: EXIT_TENDER_ERROR,
+            })
         }
         Ok(DisconnectReason::Disconnect) => {
             // gdb detached: remove breakpoints and let the guest run on.
             let bps: Vec<(u64, u8)> = session.breakpoints.iter().map(|(a, b)| (*a, *b)).collect();
             for (addr, orig) in bps {
-                let _ = session.vm.mem.write::<u8>(addr, orig);
+                let _ = session.guest.vm.mem.write::<u8>(addr, orig);
             }
-            session.modules.breakpoints.clear();
             session.stepping = false;
-            session.modules.stepping = false;
             let _ = session.clear_trap_flag();
-            let _ = session.vm.vcpu.set_guest_debug(&kvm_guest_debug::default());
+            let _ = session
+                .guest
+                .vm
+                .vcpu
+                .set_guest_debug(&kvm_guest_debug::default());
             diag::print(format_args!("gdb detached; the guest continues"));
-            run::run(session.vm, session.hc, session.modules, &mut session.stats)
+            exit_loop::run_to_end(session.guest, session.modules)
         }
         Ok(DisconnectReason::Kill) => {
             diag::print(format_args!("gdb killed the guest"));
-            End { status: 1 }
+            End {
+                status: EXIT_TENDER_ERROR,
+            }
         }
         Err(e) => {
             diag::print(format_args!("gdb: session failed: {e}"));
-            session.end.unwrap_or(End { status: 1 })
+            session.end.unwrap_or(End {
+                status: EXIT_TENDER_ERROR,
+            })
         }
     };
     Ok(end)

@@ -12,8 +12,9 @@ use kvm_bindings::{
 };
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 
-use super::{Exit, VcpuInfo};
+use super::{DebugTrap, Exit, VcpuInfo};
 use crate::guest_mem::{GuestAccessError, GuestMemory};
+use crate::vm::Vm;
 
 /// Where the tender writes the boot info (the guest entry's argument).
 pub const BOOT_INFO_BASE: u64 = abi::BOOT_INFO_BASE;
@@ -30,7 +31,7 @@ pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
 /// [`MEM_MAX`] in words, for messages.
 pub const MEM_MAX_NOTE: &str = "4 GiB, below the MMIO window";
 /// The network ring's kick address.
-pub const RING_KICK: super::RingKick = super::RingKick::Mmio(abi::RING_KICK_MMIO_BASE);
+pub const NET_RING_KICK: super::NetRingKick = super::NetRingKick::Mmio(abi::RING_KICK_MMIO_BASE);
 
 /// `e_machine` of core files (EM_AARCH64).
 pub const ELF_MACHINE: u16 = 183;
@@ -111,6 +112,47 @@ pub enum ArchError {
 /// Options of the aarch64 backend (none yet).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ArchOptions {}
+
+impl ArchOptions {
+    /// The same on every host.
+    pub fn for_host(_kvm: &Kvm) -> ArchOptions {
+        ArchOptions {}
+    }
+}
+
+/// The backend's run-time state beside the vCPU: none on aarch64 (no
+/// ring-3 execution); the same interface as x86_64's.
+pub struct Accel;
+
+impl Accel {
+    pub fn new(_opts: ArchOptions) -> Accel {
+        Accel
+    }
+
+    /// After every hypercall that lets the guest continue.
+    pub fn after_hypercall(&mut self, _vm: &mut Vm) {}
+
+    /// How to show registers as the guest set them.
+    pub fn register_view(&self) -> RegisterView<'_> {
+        RegisterView::default()
+    }
+
+    /// No debug traps reach the tender on aarch64.
+    pub fn debug_trap(
+        &self,
+        _vm: &mut Vm,
+        _port: u64,
+        _stepping: bool,
+        _is_breakpoint: impl Fn(u64) -> bool,
+    ) -> Option<DebugTrap> {
+        None
+    }
+
+    /// One line for `CORTEN_HVT_STATS=1`.
+    pub fn summary(&self) -> String {
+        "ring-3 execution off".to_owned()
+    }
+}
 
 /// Writes the guest page tables.
 pub fn setup_memory(mem: &mut GuestMemory, _opts: ArchOptions) -> Result<(), ArchError> {

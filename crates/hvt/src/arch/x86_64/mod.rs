@@ -10,8 +10,9 @@ use corten_abi::hvt::HVT_HYPERCALL_MAX;
 use kvm_bindings::{kvm_regs, kvm_sregs, kvm_xcrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Cap, Kvm, VcpuExit, VcpuFd, VmFd};
 
-use super::{Exit, VcpuInfo};
+use super::{DebugTrap, Exit, VcpuInfo};
 use crate::guest_mem::{GuestAccessError, GuestMemory};
+use crate::vm::Vm;
 
 /// Where the tender writes the boot info (the guest entry's argument).
 pub const BOOT_INFO_BASE: u64 = abi::BOOT_INFO_BASE;
@@ -29,7 +30,7 @@ pub const MEM_MAX: u64 = abi::GUEST_MAX_MEM_SIZE;
 /// [`MEM_MAX`] in words, for messages.
 pub const MEM_MAX_NOTE: &str = "4 GiB";
 /// The network ring's kick port.
-pub const RING_KICK: super::RingKick = super::RingKick::Pio(abi::RING_KICK_PIO_BASE);
+pub const NET_RING_KICK: super::NetRingKick = super::NetRingKick::Pio(abi::RING_KICK_PIO_BASE);
 
 const CR0_PE: u64 = 1 << 0;
 const CR0_NE: u64 = 1 << 5;
@@ -86,6 +87,63 @@ pub enum ArchError {
 pub struct ArchOptions {
     /// Build page tables that allow running the guest at CPL 3.
     pub ring3: bool,
+}
+
+impl ArchOptions {
+    /// Ring-3 execution where the host emulates CPL 0 (also under --gdb
+    /// and --dumpcore, which handle it).
+    pub fn for_host(kvm: &Kvm) -> ArchOptions {
+        ArchOptions {
+            ring3: ring3::enabled(kvm),
+        }
+    }
+}
+
+/// The backend's run-time state beside the vCPU: ring-3 execution, when
+/// on. The exit loop consults it at every exit it handles.
+pub struct Accel {
+    ring3: Option<ring3::Ring3>,
+}
+
+impl Accel {
+    pub fn new(opts: ArchOptions) -> Accel {
+        Accel {
+            ring3: opts.ring3.then(ring3::Ring3::new),
+        }
+    }
+
+    /// After every hypercall that lets the guest continue.
+    pub fn after_hypercall(&mut self, vm: &mut Vm) {
+        if let Some(r3) = self.ring3.as_mut() {
+            r3.after_exit(vm);
+        }
+    }
+
+    /// How to show registers as the guest set them.
+    pub fn register_view(&self) -> RegisterView<'_> {
+        RegisterView(self.ring3.as_ref())
+    }
+
+    /// A port exit that is not a hypercall: `Some` if it is the report of
+    /// a #DB/#BP that reached ring-3 execution's shims, undone here when
+    /// it is the debugger's (`stepping`, `is_breakpoint`).
+    pub fn debug_trap(
+        &self,
+        vm: &mut Vm,
+        port: u64,
+        stepping: bool,
+        is_breakpoint: impl Fn(u64) -> bool,
+    ) -> Option<DebugTrap> {
+        let r3 = self.ring3.as_ref()?;
+        r3.debug_trap(vm, u16::try_from(port).ok()?, stepping, is_breakpoint)
+    }
+
+    /// One line for `CORTEN_HVT_STATS=1`.
+    pub fn summary(&self) -> String {
+        self.ring3
+            .as_ref()
+            .map_or_else(|| "ring-3 execution off".to_owned(), ring3::Ring3::summary)
+    }
 }
 
 /// Writes the guest-side structures the ABI puts in low memory.

@@ -42,8 +42,8 @@ use kvm_bindings::{kvm_dtable, kvm_segment, kvm_sregs};
 use kvm_ioctls::{Cap, Kvm};
 
 use super::layout::Segment;
+use crate::arch::DebugTrap;
 use crate::guest_mem::GuestMemory;
-use crate::modules::DebugTrap;
 use crate::vm::Vm;
 
 /// Scratch area (guest-physical = guest-virtual), inside the boot-info

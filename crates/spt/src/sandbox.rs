@@ -42,13 +42,13 @@ pub fn rules(p: &Policy) -> Result<Rules, FilterError> {
         .allow_when_in(libc::SYS_write, 0, &taps)?
         .allow_when_in(libc::SYS_read, 0, &taps)?;
     for b in &p.blocks {
-        let max_offset = b.capacity.saturating_sub(u64::from(b.block_size));
+        let max_offset = b.capacity.saturating_sub(b.block_size);
         for nr in [libc::SYS_pread64, libc::SYS_pwrite64] {
             r.allow_when(
                 nr,
                 vec![
                     int_eq(0, i64::from(b.fd))?,
-                    u64_eq(2, u64::from(b.block_size))?,
+                    u64_eq(2, b.block_size)?,
                     u64_le(3, max_offset)?,
                 ],
             )?;
@@ -94,6 +94,7 @@ mod tests {
             blocks: (0..blocks)
                 .map(|i| BlockDevice {
                     handle: i as u64 + 1,
+                    name: format!("disk{i}"),
                     fd: 900 + i as i32,
                     capacity: 4096,
                     block_size: 512,
@@ -101,6 +102,7 @@ mod tests {
                 .collect(),
             nets: vec![NetDevice {
                 handle: 64,
+                name: "service".into(),
                 fd: 100,
                 mac: [2, 0, 0, 0, 0, 1],
                 mtu: 1500,

@@ -11,13 +11,36 @@
 use std::fmt::Write as _;
 
 use corten_abi::solo5::EXIT_ABORT;
+use corten_tender::diag::EXIT_TENDER_ERROR;
 use kvm_ioctls::VcpuExit;
 
-use crate::arch::{self, Exit};
-use crate::diag::{self, EXIT_TENDER_ERROR};
+use crate::arch::{self, DebugTrap, Exit};
+use crate::diag;
 use crate::hypercall::{Hypercalls, Outcome};
-use crate::modules::{DebugTrap, Modules};
 use crate::vm::Vm;
+
+/// What the exit loop runs: the VM, its hypercall handlers, the
+/// architecture's run-time state (ring-3 execution) and the counters.
+pub struct Guest {
+    pub vm: Vm,
+    pub hc: Hypercalls,
+    pub accel: arch::Accel,
+    pub stats: ExitStats,
+}
+
+/// What the exit loop tells the optional modules (`modules/`: dumpcore,
+/// gdb) and asks them; they sit above it.
+pub trait Hooks {
+    /// The guest ended with the HALT hypercall; `cookie` is its trap frame
+    /// if it passed one.
+    fn halted(&mut self, guest: &Guest, status: i32, cookie: Option<u64>);
+    /// The guest died without halting (triple fault, translation fault).
+    fn crashed(&mut self, guest: &Guest);
+    /// A debugger's int3 sits at `addr`.
+    fn is_breakpoint(&self, addr: u64) -> bool;
+    /// A debugger is single-stepping the guest.
+    fn stepping(&self) -> bool;
+}
 
 /// Counters for `CORTEN_HVT_STATS=1` and the benchmark.
 #[derive(Debug, Default, Clone)]
@@ -71,15 +94,13 @@ pub enum Step {
 }
 
 /// Runs the guest until it halts or fails; returns the exit status.
-pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut ExitStats) -> End {
+/// Without a debugger a debug exit is a failure.
+pub fn run_to_end(guest: &mut Guest, hooks: &mut impl Hooks) -> End {
     loop {
-        match step(vm, hc, modules, stats) {
+        match step(guest, hooks) {
             Step::Continue | Step::Interrupted => continue,
             Step::Debug => {
-                if modules.debug_exit(vm) {
-                    continue;
-                }
-                return fail(vm, format_args!("KVM: unexpected debug exit"), true);
+                return fail(&guest.vm, format_args!("KVM: unexpected debug exit"), true);
             }
             Step::End(end) => return end,
         }
@@ -87,28 +108,24 @@ pub fn run(vm: &mut Vm, hc: &mut Hypercalls, modules: &mut Modules, stats: &mut 
 }
 
 /// Runs the vCPU until its next exit and handles that exit.
-pub fn step(
-    vm: &mut Vm,
-    hc: &mut Hypercalls,
-    modules: &mut Modules,
-    stats: &mut ExitStats,
-) -> Step {
-    step_inner(vm, hc, modules, stats).unwrap_or_else(Step::End)
+pub fn step(guest: &mut Guest, hooks: &mut impl Hooks) -> Step {
+    step_inner(guest, hooks).unwrap_or_else(Step::End)
 }
 
-fn step_inner(
-    vm: &mut Vm,
-    hc: &mut Hypercalls,
-    modules: &mut Modules,
-    stats: &mut ExitStats,
-) -> Result<Step, End> {
+fn step_inner(guest: &mut Guest, hooks: &mut impl Hooks) -> Result<Step, End> {
+    let Guest {
+        vm,
+        hc,
+        accel,
+        stats,
+    } = guest;
     let exit = vm.vcpu.run();
     stats.exits += 1;
     let exit = match exit {
         Ok(exit) => exit,
         Err(e) => match e.errno() {
             libc::EINTR | libc::EAGAIN => return Ok(Step::Interrupted),
-            libc::EFAULT => return Err(translation_fault(vm, None, modules)),
+            libc::EFAULT => return Err(translation_fault(guest, None, hooks)),
             _ => {
                 return Err(fail(
                     vm,
@@ -126,17 +143,17 @@ fn step_inner(
                 }
                 match hc.dispatch(&mut vm.mem, nr, arg) {
                     Ok(Outcome::Continue) => {
-                        modules.after_hypercall(vm);
+                        accel.after_hypercall(vm);
                         return Ok(Step::Continue);
                     }
                     Ok(Outcome::Halt { status, cookie }) => {
-                        return Err(halted(vm, modules, status, cookie));
+                        return Err(halted(guest, hooks, status, cookie));
                     }
                     Err(e) => return Err(fail(vm, format_args!("{e}"), false)),
                 }
             }
             Exit::Mmio { addr, len, .. } if addr < vm.mem.mapped_size() => {
-                return Err(translation_fault(vm, Some((addr, len as u64)), modules));
+                return Err(translation_fault(guest, Some((addr, len as u64)), hooks));
             }
             Exit::Mmio { addr, len, write } => {
                 return Err(fail(
@@ -151,7 +168,8 @@ fn step_inner(
                 ));
             }
             Exit::BadIo { port, len, write } => {
-                match modules.debug_port(vm, port) {
+                let stepping = hooks.stepping();
+                match accel.debug_trap(vm, port, stepping, |a| hooks.is_breakpoint(a)) {
                     Some(DebugTrap::Stopped) => return Ok(Step::Debug),
                     Some(DebugTrap::Guest) => return Ok(Step::Continue),
                     None => {}
@@ -171,11 +189,11 @@ fn step_inner(
     }
     match exit {
         VcpuExit::MemoryFault { gpa, size, .. } => {
-            Err(translation_fault(vm, Some((gpa, size)), modules))
+            Err(translation_fault(guest, Some((gpa, size)), hooks))
         }
         VcpuExit::Shutdown => Err(crashed(
-            vm,
-            modules,
+            guest,
+            hooks,
             format_args!(
                 "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred while the \
                      guest could not handle exceptions; registers:"
@@ -203,8 +221,7 @@ fn step_inner(
             let internal = unsafe { run.__bindgen_anon_1.internal };
             let suberror = internal.suberror;
             if suberror == kvm_bindings::KVM_INTERNAL_ERROR_EMULATION
-                && arch::instruction_pointer(&vm.vcpu)
-                    .is_some_and(|ip| modules.breakpoints.contains(&ip))
+                && arch::instruction_pointer(&vm.vcpu).is_some_and(|ip| hooks.is_breakpoint(ip))
             {
                 // The emulator met a debugger's int3.
                 return Ok(Step::Debug);
@@ -220,8 +237,8 @@ fn step_inner(
                 // handle (shadow-paging KVMs report this instead of a
                 // triple fault): a guest crash, like KVM_EXIT_SHUTDOWN.
                 return Err(crashed(
-                    vm,
-                    modules,
+                    guest,
+                    hooks,
                     format_args!(
                         "guest exception could not be delivered (KVM internal error \
                          {suberror}: no usable IDT or a fault while delivering a fault); \
@@ -251,20 +268,21 @@ fn step_inner(
 
 /// The guest crashed without halting: 255 (like a guest exception) with
 /// a register dump.
-fn crashed(vm: &Vm, modules: &mut Modules, args: std::fmt::Arguments<'_>) -> End {
-    modules.guest_crashed(vm, "crash");
+fn crashed(guest: &Guest, hooks: &mut impl Hooks, args: std::fmt::Arguments<'_>) -> End {
+    hooks.crashed(guest);
     diag::print(args);
-    diag::print_block(&arch::register_dump(&vm.vcpu));
+    diag::print_block(&arch::register_dump(&guest.vm.vcpu));
     End { status: EXIT_ABORT }
 }
 
-fn halted(vm: &mut Vm, modules: &mut Modules, status: i32, cookie: Option<u64>) -> End {
+fn halted(guest: &Guest, hooks: &mut impl Hooks, status: i32, cookie: Option<u64>) -> End {
     if let Some(cookie) = cookie {
-        if let Some(frame) = arch::trap_frame_dump(&vm.mem, cookie, modules.register_view()) {
+        let view = guest.accel.register_view();
+        if let Some(frame) = arch::trap_frame_dump(&guest.vm.mem, cookie, view) {
             diag::print(format_args!("{frame}"));
         }
     }
-    modules.halted(vm, status, cookie);
+    hooks.halted(guest, status, cookie);
     End { status }
 }
 
@@ -282,8 +300,9 @@ fn fail(vm: &Vm, args: std::fmt::Arguments<'_>, dump: bool) -> End {
 /// KVM could not map a guest access to host memory: the guest wrote to a
 /// page the tender made read-only on the host (its text or rodata), which
 /// upstream reports as a "host/guest translation fault".
-fn translation_fault(vm: &Vm, fault: Option<(u64, u64)>, modules: &mut Modules) -> End {
-    modules.guest_crashed(vm, "host/guest translation fault");
+fn translation_fault(guest: &Guest, fault: Option<(u64, u64)>, hooks: &mut impl Hooks) -> End {
+    hooks.crashed(guest);
+    let vm = &guest.vm;
     let rip = arch::instruction_pointer(&vm.vcpu);
     let mut msg = diag::StackBuf::<512>::new();
     let _ = write!(msg, "host/guest translation fault: ");

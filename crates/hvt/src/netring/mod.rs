@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corten_abi::ring::{Ring, HVT_RING_POLL_ITERS};
+use corten_tender::diag::EXIT_TENDER_ERROR;
 use kvm_ioctls::VmFd;
 
 use crate::arch;
@@ -73,7 +74,7 @@ pub fn plan(mem_size: u64) -> Option<Plan> {
 
 /// Why the ring could not be set up (the guest then uses hypercalls).
 #[derive(Debug, thiserror::Error)]
-pub enum RingSetupError {
+pub enum StartError {
     #[error("eventfd: {0}")]
     EventFd(std::io::Error),
     #[error("KVM_IOEVENTFD on the ring's kick address: {0}")]
@@ -99,6 +100,7 @@ struct Control {
 pub struct NetRing {
     kick: OwnedFd,
     control: Arc<Control>,
+    gpa: u64,
 }
 
 /// `_IOW(KVMIO, 0x79, struct kvm_ioeventfd)`
@@ -120,7 +122,7 @@ impl NetRing {
         mem: SharedMemory,
         ring_gpa: u64,
         devices: &Devices,
-    ) -> Result<NetRing, RingSetupError> {
+    ) -> Result<NetRing, StartError> {
         let mut taps: Vec<Option<Tap>> = Vec::new();
         for (handle, dev) in devices.iter() {
             let crate::devices::Device::Net(net) = dev else {
@@ -142,7 +144,7 @@ impl NetRing {
         // SAFETY: eventfd(2) with valid flags; the result is checked.
         let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
         if efd < 0 {
-            return Err(RingSetupError::EventFd(std::io::Error::last_os_error()));
+            return Err(StartError::EventFd(std::io::Error::last_os_error()));
         }
         // SAFETY: a fresh descriptor we own.
         let kick = unsafe { OwnedFd::from_raw_fd(efd) };
@@ -154,15 +156,24 @@ impl NetRing {
         std::thread::Builder::new()
             .name("net-ring".into())
             .spawn(move || serve(ring, kick_fd, &thread_control))
-            .map_err(RingSetupError::Spawn)?;
+            .map_err(StartError::Spawn)?;
         let started = Instant::now();
         while !control.ready.load(Ordering::Acquire) {
             if started.elapsed() > Duration::from_secs(5) {
-                return Err(RingSetupError::NotReady);
+                return Err(StartError::NotReady);
             }
             std::thread::yield_now();
         }
-        Ok(NetRing { kick, control })
+        Ok(NetRing {
+            kick,
+            control,
+            gpa: ring_gpa,
+        })
+    }
+
+    /// The ring's guest-physical address (the boot info's `net_ring`).
+    pub fn gpa(&self) -> u64 {
+        self.gpa
     }
 
     /// The kick eventfd (the I/O thread reads it; [`drain`](Self::drain)
@@ -203,10 +214,10 @@ impl NetRing {
 
 /// KVM_IOEVENTFD: a 32-bit write to the architecture's kick address
 /// signals `efd` instead of exiting (no datamatch, as upstream).
-fn register_kick(vm: &VmFd, efd: RawFd) -> Result<(), RingSetupError> {
-    let (addr, flags) = match arch::RING_KICK {
-        arch::RingKick::Pio(port) => (u64::from(port), KVM_IOEVENTFD_FLAG_PIO),
-        arch::RingKick::Mmio(addr) => (addr, 0),
+fn register_kick(vm: &VmFd, efd: RawFd) -> Result<(), StartError> {
+    let (addr, flags) = match arch::NET_RING_KICK {
+        arch::NetRingKick::Pio(port) => (u64::from(port), KVM_IOEVENTFD_FLAG_PIO),
+        arch::NetRingKick::Mmio(addr) => (addr, 0),
     };
     let ev = kvm_bindings::kvm_ioeventfd {
         addr,
@@ -219,7 +230,7 @@ fn register_kick(vm: &VmFd, efd: RawFd) -> Result<(), RingSetupError> {
     // which `ev` is; the result is checked.
     let rc = unsafe { libc::ioctl(vm.as_raw_fd(), KVM_IOEVENTFD as _, &ev) };
     if rc != 0 {
-        return Err(RingSetupError::IoEventFd(std::io::Error::last_os_error()));
+        return Err(StartError::IoEventFd(std::io::Error::last_os_error()));
     }
     Ok(())
 }
@@ -300,7 +311,7 @@ fn serve(mut ring: HostRing, kick: RawFd, control: &Control) {
 
 fn fatal(e: &RingError) -> ! {
     diag::print(format_args!("{e}"));
-    diag::exit(diag::EXIT_TENDER_ERROR)
+    diag::exit(EXIT_TENDER_ERROR)
 }
 
 #[cfg(test)]
