@@ -132,6 +132,11 @@ pub fn delete(root: &Path, id: &str, force: bool, argv: &[String]) -> Result<(),
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+    if let Some(n) = &st.net {
+        // This joins the pod's network namespace; nothing below needs the
+        // host's.
+        crate::net::unplumb(&n.netns, &n.ifaces)?;
+    }
     // The cgroup empties once the init is reaped; wait a little for that.
     let deadline = Instant::now() + WAIT;
     loop {

@@ -32,8 +32,9 @@ use corten_abi::note::AbiTarget;
 use crate::error::OciError;
 use crate::image::{self, Plan};
 use crate::spec::Spec;
+use crate::state::NetSetup;
 use crate::state::{self, Dir, State};
-use crate::{cgroup, console, mounts, rootfs, runc, tenders};
+use crate::{cgroup, console, mounts, net, rootfs, runc, tenders};
 
 pub struct Request<'a> {
     pub root: &'a Path,
@@ -216,13 +217,27 @@ fn create(
         cgroups: cgroups.clone(),
         started: false,
         tender: tenders::name(plan.target).to_owned(),
-        net: None,
+        net: pod_netns(spec)
+            .filter(|_| !plan.nets.is_empty())
+            .map(|netns| NetSetup {
+                netns,
+                ifaces: plan.nets.iter().map(|(_, iface)| iface.clone()).collect(),
+            }),
     };
     dir.save(&st).map_err(fail)?;
     if let Some(p) = req.pid_file {
         state::write_atomic(p, pid.to_string().as_bytes()).map_err(fail)?;
     }
     Ok(())
+}
+
+/// The network namespace the container joins by path (the pod's), whose
+/// interfaces outlive the container.
+fn pod_netns(spec: &Spec) -> Option<PathBuf> {
+    spec.namespaces
+        .iter()
+        .find(|n| n.kind == "network")
+        .and_then(|n| n.path.clone())
 }
 
 /// Everything the init needs, prepared by `create` before the clone.
@@ -312,15 +327,22 @@ impl Init<'_> {
             argv.push(format!("--block:{dev}={}", mounts::fd_path(&f)));
             keep.push(f);
         }
-        if let Some((dev, iface)) = self.plan.nets.first() {
-            return Err(OciError::Image(format!(
-                "network device {dev:?} (pod interface {iface}): pod networking is not \
-                 implemented yet (docs/kubernetes.md)"
-            )));
+        let mut net_args = Vec::new();
+        for (i, (dev, iface)) in self.plan.nets.iter().enumerate() {
+            let pod = net::inspect(iface)?;
+            let tap = net::plumb(&pod, &format!("ctap{i}"))?;
+            mounts::inherit(&tap)?;
+            argv.push(format!("--net:{dev}=@{}", tap.as_raw_fd()));
+            argv.push(format!("--net-mac:{dev}={}", pod.mac));
+            if i == 0 && self.plan.ip_args {
+                net_args = net::unikernel_args(&pod);
+            }
+            keep.push(tap);
         }
         let kernel = open(&self.plan.kernel, false)?;
         argv.push("--".to_owned());
         argv.push(mounts::fd_path(&kernel));
+        argv.extend(net_args);
         argv.extend(self.plan.args.iter().cloned());
         keep.push(kernel);
         // The descriptors must outlive this function: the tender opens them.

@@ -12,6 +12,7 @@
 //! | `io.corten.mem` | guest memory in MiB (default: the memory limit, else the tender's) |
 //! | `io.corten.block.NAME` | file (in the container: image or volume) for block device NAME |
 //! | `io.corten.net.NAME` | interface of the pod's network namespace for NAME (default `eth0` when the unikernel has one network device) |
+//! | `io.corten.netargs` | `mirage` (default): the unikernel's command line starts with the pod's `--ipv4=A.B.C.D/N --ipv4-gateway=G`; `none`: it does not |
 //!
 //! urunc's annotations (`com.urunc.unikernel.binary`, `.cmdline`,
 //! `.hypervisor`, `.block`; in the spec or in the rootfs's `urunc.json`,
@@ -35,6 +36,7 @@ pub const ANN_UNIKERNEL: &str = "io.corten.unikernel";
 pub const ANN_MEM: &str = "io.corten.mem";
 pub const ANN_BLOCK: &str = "io.corten.block.";
 pub const ANN_NET: &str = "io.corten.net.";
+pub const ANN_NET_ARGS: &str = "io.corten.netargs";
 const URUNC: &str = "com.urunc.unikernel.";
 
 /// The PT_INTERP Solo5 toolchains write: a file with it is meant to be a
@@ -55,6 +57,9 @@ pub struct Plan {
     /// (device name, interface in the pod's network namespace).
     pub nets: Vec<(String, String)>,
     pub mem_mib: Option<u64>,
+    /// Whether the unikernel is told the pod's address on its command line
+    /// (`--ipv4=A.B.C.D/N --ipv4-gateway=G`, MirageOS's options).
+    pub ip_args: bool,
 }
 
 /// urunc's value: base64 (as urunc writes it) when it decodes to text and
@@ -249,6 +254,15 @@ pub fn inspect(spec: &Spec, root: &File) -> Result<Option<Plan>, OciError> {
             args.push(c.clone());
         }
     }
+    let ip_args = match spec.annotations.get(ANN_NET_ARGS).map(String::as_str) {
+        None | Some("mirage") => true,
+        Some("none") => false,
+        Some(other) => {
+            return Err(OciError::Image(format!(
+                "annotation {ANN_NET_ARGS}={other:?}: expected mirage or none"
+            )))
+        }
+    };
     Ok(Some(Plan {
         target,
         kernel,
@@ -256,6 +270,7 @@ pub fn inspect(spec: &Spec, root: &File) -> Result<Option<Plan>, OciError> {
         blocks,
         nets,
         mem_mib,
+        ip_args,
     }))
 }
 

@@ -12,6 +12,7 @@ mod error;
 mod image;
 mod log;
 mod mounts;
+mod net;
 mod rootfs;
 mod runc;
 mod signal;

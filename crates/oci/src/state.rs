@@ -55,11 +55,13 @@ impl Status {
     }
 }
 
-/// The pod network plumbing corten-oci set up and must take down.
+/// The pod network plumbing corten-oci set up in a network namespace that
+/// outlives the container, and must take down on delete.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetSetup {
     pub netns: PathBuf,
-    pub tap: String,
+    /// The pod interfaces whose traffic was redirected.
+    pub ifaces: Vec<String>,
 }
 
 /// What corten-oci records about a container.
@@ -96,7 +98,7 @@ impl State {
             "cgroups": self.cgroups,
             "started": self.started,
             "tender": self.tender,
-            "net": self.net.as_ref().map(|n| json!({"netns": n.netns, "tap": n.tap})),
+            "net": self.net.as_ref().map(|n| json!({"netns": n.netns, "ifaces": n.ifaces})),
         })
     }
 
@@ -138,11 +140,13 @@ impl State {
                         .and_then(Value::as_str)
                         .ok_or_else(|| bad("net.netns missing"))?,
                 ),
-                tap: n
-                    .get("tap")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad("net.tap missing"))?
-                    .to_owned(),
+                ifaces: n
+                    .get("ifaces")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad("net.ifaces missing"))?
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect(),
             }),
             _ => None,
         };
@@ -352,7 +356,7 @@ mod tests {
             tender: "corten-spt".into(),
             net: Some(NetSetup {
                 netns: "/run/netns/p".into(),
-                tap: "tap0".into(),
+                ifaces: vec!["eth0".into()],
             }),
         };
         assert_eq!(s.status(), Status::Created);

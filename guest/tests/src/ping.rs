@@ -5,9 +5,9 @@ extern crate alloc;
 
 use alloc::vec;
 use corten_rt::net::NetDevice;
-use corten_wire::{icmp, ipv4};
 use corten_rt::time::{self, NSEC_PER_SEC};
 use corten_rt::{println, Error};
+use corten_wire::{icmp, ipv4};
 
 const ETH_HLEN: usize = 14;
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -149,14 +149,35 @@ pub struct Options {
     pub verbose: bool,
     /// Exit with SUCCESS after this many echo replies.
     pub limit: Option<u64>,
+    /// The address to answer on, from `--ipv4=A.B.C.D/N` (MirageOS's
+    /// option, which corten-oci passes with the pod's address).
+    pub ipv4: Option<[u8; 4]>,
 }
 
-/// Parses `[verbose] [limit | limit=N]`; `limit` alone means 100000, the
-/// count upstream's test suite pings.
+/// `A.B.C.D`.
+fn parse_ipv4(s: &str) -> Option<[u8; 4]> {
+    let mut ip = [0u8; 4];
+    let mut parts = s.split('.');
+    for b in &mut ip {
+        *b = parts.next()?.parse().ok()?;
+    }
+    parts.next().is_none().then_some(ip)
+}
+
+/// Parses `[verbose] [limit | limit=N] [--ipv4=A.B.C.D/N]
+/// [--ipv4-gateway=A.B.C.D]`; `limit` alone means 100000, the count
+/// upstream's test suite pings. The gateway is accepted (as MirageOS
+/// takes it) and not needed: replies go back to the requester's MAC.
 pub fn parse_options(cmdline: &str) -> Result<Options, &str> {
     let mut o = Options::default();
     for w in corten_rt::cmdline::words(cmdline) {
-        if w == "verbose" {
+        if let Some(cidr) = w.strip_prefix("--ipv4=") {
+            let (addr, prefix) = cidr.split_once('/').ok_or(w)?;
+            prefix.parse::<u8>().ok().filter(|&p| p <= 32).ok_or(w)?;
+            o.ipv4 = Some(parse_ipv4(addr).ok_or(w)?);
+        } else if let Some(gw) = w.strip_prefix("--ipv4-gateway=") {
+            parse_ipv4(gw).ok_or(w)?;
+        } else if w == "verbose" {
             o.verbose = true;
         } else if w == "limit" {
             o.limit = Some(100_000);

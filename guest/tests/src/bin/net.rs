@@ -1,6 +1,7 @@
-//! Network device "service0": answers ARP and ping on 10.0.0.2. Arguments:
-//! `verbose`, `limit` (exit with SUCCESS after 100000 echo replies) or
-//! `limit=N`.
+//! Network device "service0": answers ARP and ping on 10.0.0.2 (or the
+//! address of `--ipv4=A.B.C.D/N`). Arguments: `verbose`, `limit` (exit
+//! with SUCCESS after 100000 echo replies) or `limit=N`, `--ipv4=...`,
+//! `--ipv4-gateway=...`.
 #![no_std]
 #![no_main]
 
@@ -16,7 +17,10 @@ fn main(start: &corten_rt::Start) -> i32 {
     let opts = match ping::parse_options(start.cmdline()) {
         Ok(o) => o,
         Err(w) => {
-            println!("unknown argument '{w}'; usage: net [verbose] [limit | limit=N]");
+            println!(
+                "unknown argument '{w}'; usage: net [verbose] [limit | limit=N] \
+                 [--ipv4=A.B.C.D/N] [--ipv4-gateway=A.B.C.D]"
+            );
             return corten_rt::EXIT_FAILURE;
         }
     };
@@ -30,7 +34,7 @@ fn main(start: &corten_rt::Start) -> i32 {
     let ifaces = [Iface {
         name: "service0",
         dev,
-        ip: [10, 0, 0, 2],
+        ip: opts.ipv4.unwrap_or([10, 0, 0, 2]),
     }];
     if ping::serve(&ifaces, opts) {
         println!("SUCCESS");
