@@ -14,8 +14,11 @@ pub struct Tool {
     pub why: &'static str,
 }
 
-/// True when `command` is found on PATH.
+/// True when `command` is found on PATH (or, given as a path, exists).
 pub fn have_command(command: &str) -> bool {
+    if command.contains('/') {
+        return std::path::Path::new(command).is_file();
+    }
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(command).is_file()))
         .unwrap_or(false)

@@ -14,7 +14,17 @@ use crate::deps::{self, Tool};
 use crate::{apps, guest, host, install, kvm, toolchain};
 
 /// Host tools the suites use.
-const TOOLS: [Tool; 10] = [
+const TOOLS: [Tool; 12] = [
+    Tool {
+        command: "protoc",
+        package: "protobuf-compiler",
+        why: "corten-oci's CRI test client is generated from the CRI protobuf",
+    },
+    Tool {
+        command: "/usr/lib/cni/loopback",
+        package: "containernetworking-plugins",
+        why: "containerd's CRI plugin runs CNI's loopback in every pod",
+    },
     Tool {
         command: "podman",
         package: "podman",

@@ -13,11 +13,13 @@ pub enum OciError {
         "invalid container id {0:?}: expected 1 to 1024 of [A-Za-z0-9_+.-], not starting with '.'"
     )]
     BadId(String),
-    #[error("container \"{0}\" does not exist")]
+    // runc's exact words: the shim matches them ("container does not
+    // exist" is not-found, "container not running" a kill that is done).
+    #[error("container does not exist")]
     NotExist(String),
     #[error("container with id exists: {0}")]
     Exists(String),
-    #[error("container \"{0}\" not running")]
+    #[error("container not running")]
     NotRunning(String),
     #[error("cannot start a container that has stopped")]
     StartStopped,
