@@ -33,7 +33,7 @@ fn hello_spt_runs_and_leaves_nothing_behind() {
     if !engines_or_skip("hello_spt_runs_and_leaves_nothing_behind") {
         return;
     }
-    let ctd = Containerd::start("hello");
+    let ctd = common::containerd("hello");
     let image = hello_image(&ctd, "spt");
     let out = ctd.run("h1", &[], &image, &[]);
     assert_eq!(out.status, 0, "{}", out.output());
@@ -64,7 +64,7 @@ fn hello_hvt_runs() {
     if !engines_or_skip("hello_hvt_runs") || !kvm_or_skip("hello_hvt_runs") {
         return;
     }
-    let ctd = Containerd::start("hvt");
+    let ctd = common::containerd("hvt");
     let image = hello_image(&ctd, "hvt");
     let out = ctd.run("v1", &[], &image, &[]);
     assert_eq!(out.status, 0, "{}", out.output());
@@ -78,7 +78,7 @@ fn exit_statuses_are_the_tasks() {
     if !engines_or_skip("exit_statuses_are_the_tasks") {
         return;
     }
-    let ctd = Containerd::start("status");
+    let ctd = common::containerd("status");
     let uk = unikernel("abort", "spt");
     build_image(
         &ctd,
@@ -99,7 +99,7 @@ fn detached_task_is_killed_by_signal_and_deleted() {
     if !engines_or_skip("detached_task_is_killed_by_signal_and_deleted") {
         return;
     }
-    let ctd = Containerd::start("detach");
+    let ctd = common::containerd("detach");
     let uk = unikernel("bench_yield", "spt");
     build_image(
         &ctd,
@@ -147,7 +147,7 @@ fn a_tty_carries_the_console() {
     if !engines_or_skip("a_tty_carries_the_console") {
         return;
     }
-    let ctd = Containerd::start("tty");
+    let ctd = common::containerd("tty");
     let image = hello_image(&ctd, "spt");
     // ctr -t wants a terminal of its own: script(1) gives it one.
     let oci = common::oci();
@@ -174,7 +174,7 @@ fn a_volume_is_a_block_device() {
     if !engines_or_skip("a_volume_is_a_block_device") {
         return;
     }
-    let ctd = Containerd::start("blk");
+    let ctd = common::containerd("blk");
     let uk = unikernel("blk", "spt");
     build_image(
         &ctd,
@@ -223,7 +223,7 @@ fn other_bundles_go_to_runc() {
     if !engines_or_skip("other_bundles_go_to_runc") {
         return;
     }
-    let ctd = Containerd::start("runc");
+    let ctd = common::containerd("runc");
     let dir = TempDir::new("oci-c");
     let hello = c_hello(&dir);
     build_image(

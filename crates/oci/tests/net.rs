@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{build_image, engines_or_skip, unikernel, Containerd, ImageSpec};
+use common::{build_image, engines_or_skip, unikernel, ImageSpec};
 use corten_testutil::kvm_or_skip;
 
 /// A node and a pod network namespace, removed on drop.
@@ -115,7 +115,7 @@ impl Drop for Pod {
 }
 
 fn pod_answers_pings(ext: &str, tag: &str, net: u8) {
-    let ctd = Containerd::start(&format!("net{ext}"));
+    let ctd = common::containerd(&format!("net{ext}"));
     let uk = unikernel("net", ext);
     let dest = format!("/net.{ext}");
     let image = format!("corten.test/net-{ext}:latest");
@@ -216,7 +216,7 @@ fn a_missing_pod_interface_is_a_clear_error() {
     if !engines_or_skip("a_missing_pod_interface_is_a_clear_error") {
         return;
     }
-    let ctd = Containerd::start("nonet");
+    let ctd = common::containerd("nonet");
     let uk = unikernel("net", "spt");
     build_image(
         &ctd,

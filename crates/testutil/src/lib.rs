@@ -1,6 +1,7 @@
 //! The tenders' integration tests (a dev-dependency of corten-spt and
 //! corten-hvt; never part of a tender): the test suite both tenders run
-//! ([`suite`], on the [`Tender`] each crate describes), and the helpers
+//! ([`suite`], on the [`Tender`] each crate describes), the container
+//! engines corten-oci's tests and corten-bench drive ([`engines`]), and the helpers
 //! under it: running a program with a timeout and checking how it ended
 //! ([`process`]), network plumbing in a private namespace ([`net`]),
 //! finding the test unikernels ([`unikernels`]), reading the hostile ones'
@@ -11,6 +12,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cri;
+pub mod engines;
 pub mod hostile;
 pub mod launcher;
 pub mod net;

@@ -1,0 +1,336 @@
+//! Real container engines, for corten-oci's tests and corten-bench: a
+//! private containerd (its own root, state, socket and containerd
+//! namespace) started and stopped by its user, and unikernel images built
+//! with umoci and skopeo and imported with `ctr image import` (or loaded by
+//! podman). Nothing of a system containerd is touched; no network is used.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{wait_with_timeout, workspace, Outcome, TempDir};
+
+/// Host programs the engine tests need (Debian packages: containerd,
+/// runc, umoci, skopeo; `cargo xtask test` installs them).
+const TOOLS: [&str; 5] = ["containerd", "ctr", "runc", "umoci", "skopeo"];
+
+fn on_path(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+        .unwrap_or(false)
+}
+
+/// Whether the engine tests can run here; says why not. With
+/// CORTEN_REQUIRE_ENGINES=1 (set by `cargo xtask test`, which installs the
+/// engines) a missing piece fails the test instead.
+pub fn engines_or_skip(what: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| !on_path(t)).collect();
+    let why = if !root {
+        Some("needs root (containerd, namespaces, cgroups)".to_owned())
+    } else if !missing.is_empty() {
+        Some(format!("{} not installed", missing.join(", ")))
+    } else {
+        None
+    };
+    let Some(why) = why else {
+        return true;
+    };
+    assert!(
+        std::env::var("CORTEN_REQUIRE_ENGINES").map_or(true, |v| v != "1"),
+        "{what}: {why}, but CORTEN_REQUIRE_ENGINES=1"
+    );
+    crate::skip_note(
+        "engines",
+        &format!("container engine tests ({what} and others): {why}; set CORTEN_REQUIRE_ENGINES=1 to fail instead"),
+    );
+    false
+}
+
+/// The shipped tenders corten-oci runs (`cargo xtask build`).
+pub fn tender_dir() -> PathBuf {
+    let d = workspace().join("target/bin");
+    assert!(
+        d.join("corten-spt").is_file(),
+        "{}: run `cargo xtask build` first",
+        d.display()
+    );
+    d
+}
+
+/// A private containerd.
+pub struct Containerd {
+    pub dir: TempDir,
+    /// The runtime `run` passes as `--runc-binary`.
+    pub oci: PathBuf,
+    child: Option<Child>,
+    /// The containerd namespace of this test (so shims' state under
+    /// /run/containerd/runc/NS is this test's alone).
+    pub ns: String,
+}
+
+impl Containerd {
+    pub fn start(tag: &str, oci: &Path) -> Containerd {
+        let dir = TempDir::new(&format!("ctd-{tag}"));
+        let d = dir.path();
+        let config = d.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\n\
+                 [grpc]\n  address = \"{0}/c.sock\"\n[ttrpc]\n  address = \"{0}/c.sock.ttrpc\"\n\
+                 [debug]\n  level = \"warn\"\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(d.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .env("CORTEN_OCI_TENDER_DIR", tender_dir())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("containerd");
+        let ns = format!("corten-test-{}-{tag}", std::process::id());
+        let c = Containerd {
+            dir,
+            oci: oci.to_owned(),
+            child: Some(child),
+            ns,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while c.ctr(&["version"]).status != 0 {
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not come up: {}",
+                c.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        c
+    }
+
+    pub fn address(&self) -> PathBuf {
+        self.dir.path().join("c.sock")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
+    }
+
+    /// `ctr --address A -n NS ARGS`, bounded in time.
+    pub fn ctr(&self, args: &[&str]) -> Outcome {
+        self.ctr_timeout(args, Duration::from_secs(60))
+    }
+
+    pub fn ctr_timeout(&self, args: &[&str], timeout: Duration) -> Outcome {
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address")
+            .arg(self.address())
+            .args(["-n", &self.ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        wait_with_timeout(cmd.spawn().unwrap(), timeout)
+    }
+
+    /// `ctr run --rm` of `image` with corten-oci as the runc binary.
+    pub fn run(&self, id: &str, extra: &[&str], image: &str, args: &[&str]) -> Outcome {
+        let mut a = vec![
+            "run",
+            "--rm",
+            "--runtime",
+            "io.containerd.runc.v2",
+            "--runc-binary",
+        ];
+        a.push(self.oci.to_str().unwrap());
+        a.extend_from_slice(extra);
+        a.push(image);
+        a.push(id);
+        a.extend_from_slice(args);
+        self.ctr(&a)
+    }
+
+    /// The runtime's state directory of this namespace.
+    pub fn runtime_root(&self) -> PathBuf {
+        PathBuf::from("/run/containerd/runc").join(&self.ns)
+    }
+
+    /// Asserts nothing of container `id` is left: no state, no cgroup, no
+    /// process running its bundle.
+    pub fn assert_gone(&self, id: &str) {
+        let state = self.runtime_root().join(id);
+        assert!(!state.exists(), "{} is left behind", state.display());
+        for c in ["memory", "pids", "cpu"] {
+            let cg = Path::new("/sys/fs/cgroup").join(c).join(&self.ns).join(id);
+            assert!(!cg.exists(), "{} is left behind", cg.display());
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // Whatever a failed test left: tasks, containers, then the daemon
+        // and its shims.
+        let tasks = self.ctr(&["task", "ls", "-q"]).stdout;
+        for t in tasks.lines() {
+            self.ctr(&["task", "kill", "-s", "SIGKILL", t]);
+            self.ctr(&["task", "delete", "--force", t]);
+        }
+        for c in self.ctr(&["container", "ls", "-q"]).stdout.lines() {
+            self.ctr(&["container", "delete", c]);
+        }
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signals our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = wait_with_timeout_child(&mut child, Duration::from_secs(10));
+        }
+        let addr = self.address().display().to_string();
+        let _ = Command::new("pkill").args(["-9", "-f", &addr]).status();
+        unmount_below(self.dir.path());
+        let _ = std::fs::remove_dir_all(self.runtime_root());
+        // The namespace's parent cgroup (its containers' are gone).
+        if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+            for h in hierarchies.flatten() {
+                let _ = std::fs::remove_dir(h.path().join(&self.ns));
+            }
+        }
+    }
+}
+
+fn wait_with_timeout_child(
+    child: &mut Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return child.wait().ok();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Detaches every mount below `dir` (snapshots a crashed test left).
+pub fn unmount_below(dir: &Path) {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let prefix = dir.display().to_string();
+    let mut points: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .filter(|m| m.starts_with(&prefix))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let c = std::ffi::CString::new(p).unwrap();
+        // SAFETY: umount2 of a NUL-terminated path.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// An OCI image named `name` with `files` ((host file, path in image)),
+/// built with umoci and turned into a docker-archive with skopeo (ctr
+/// imports those under their full name; podman loads them).
+pub struct ImageSpec<'a> {
+    pub name: &'a str,
+    pub files: &'a [(&'a Path, &'a str)],
+    pub entrypoint: &'a [&'a str],
+    pub cmd: &'a [&'a str],
+}
+
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds `spec` into a docker-archive; returns it (in `work`).
+pub fn build_archive(work: &TempDir, spec: &ImageSpec<'_>) -> PathBuf {
+    let layout = work.path().join("oci");
+    let layout_s = layout.display().to_string();
+    run_ok(Command::new("umoci").args(["init", "--layout", &layout_s]));
+    let img = format!("{layout_s}:img");
+    run_ok(Command::new("umoci").args(["new", "--image", &img]));
+    let tree = work.path().join("tree");
+    for (src, dest) in spec.files {
+        let to = tree.join(dest.trim_start_matches('/'));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src, &to).unwrap();
+    }
+    for top in std::fs::read_dir(&tree).unwrap() {
+        let top = top.unwrap().path();
+        let dest = format!("/{}", top.file_name().unwrap().to_string_lossy());
+        run_ok(
+            Command::new("umoci")
+                .args(["insert", "--image", &img])
+                .arg(&top)
+                .arg(&dest),
+        );
+    }
+    let mut config = Command::new("umoci");
+    config.args(["config", "--image", &img]);
+    for e in spec.entrypoint {
+        config.arg(format!("--config.entrypoint={e}"));
+    }
+    for c in spec.cmd {
+        config.arg(format!("--config.cmd={c}"));
+    }
+    run_ok(&mut config);
+    let archive = work.path().join("img.tar");
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--quiet"])
+            .arg(format!("oci:{img}"))
+            .arg(format!(
+                "docker-archive:{}:{}",
+                archive.display(),
+                spec.name
+            )),
+    );
+    archive
+}
+
+/// Builds `spec` and imports it into `ctd`.
+pub fn build_image(ctd: &Containerd, spec: &ImageSpec<'_>) {
+    let work = TempDir::new("image");
+    let archive = build_archive(&work, spec);
+    let out = ctd.ctr(&["image", "import", archive.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "ctr image import: {}", out.output());
+}
+
+/// Test unikernel `name` for tender `ext` ("spt", "hvt"), from `cargo
+/// xtask build`.
+pub fn unikernel(name: &str, ext: &str) -> PathBuf {
+    crate::unikernels::unikernel(crate::Source::Corten, name, ext).unwrap()
+}
+
+/// A static C hello world (for the bundles corten-oci hands to runc).
+pub fn c_hello(dir: &TempDir) -> PathBuf {
+    let src = dir.path().join("hello.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { puts(\"hello from C\"); return 7; }\n",
+    )
+    .unwrap();
+    let bin = dir.path().join("hello");
+    run_ok(
+        Command::new("gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&bin)
+            .arg(&src),
+    );
+    bin
+}
