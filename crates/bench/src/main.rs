@@ -12,6 +12,7 @@
 
 mod affinity;
 mod baseline;
+mod containers;
 mod exits;
 mod experiments;
 mod inventory;
@@ -264,6 +265,10 @@ fn run_tenders(o: &Options, out: &Path, command: &str) -> Result<(), MainError> 
         suites::hvt_yield_goals(&metrics, &mut absolute);
         metrics.extend(suites::ping(&inv, Kind::Hvt, &settings, &mut skips));
         exits = suites::vm_exits(&inv, &settings, &mut skips);
+    }
+    if o.kinds.contains(&Kind::Spt) {
+        metrics.extend(containers::ctr_start(&o.root, o.quick, &mut skips));
+        containers::cri_scale(&o.root, &mut skips, &mut absolute);
     }
     let _ = std::fs::remove_dir_all(&scratch);
     if metrics.is_empty() && exits.is_empty() {

@@ -225,7 +225,7 @@ fn other_bundles_go_to_runc() {
     }
     let ctd = common::containerd("runc");
     let dir = TempDir::new("oci-c");
-    let hello = c_hello(&dir);
+    let hello = c_hello(&dir, 7);
     build_image(
         &ctd,
         &ImageSpec {

@@ -366,7 +366,7 @@ pub async fn remove_pod(c: &mut RuntimeServiceClient<Channel>, pod: &str, ctr: &
 }
 
 pub fn images(cri: &Cri, tmp: &TempDir) {
-    let pause = c_hello_pause(tmp);
+    let pause = pause_program(tmp);
     cri.import(&ImageSpec {
         name: "corten.test/pause:latest",
         files: &[(&pause, "/pause")],
@@ -392,7 +392,7 @@ pub fn images(cri: &Cri, tmp: &TempDir) {
 }
 
 /// The pause program of tests/fixtures/pause.c, static.
-pub fn c_hello_pause(tmp: &TempDir) -> PathBuf {
+pub fn pause_program(tmp: &TempDir) -> PathBuf {
     let bin = tmp.path().join("pause");
     sh(Command::new("gcc")
         .args(["-static", "-O2", "-o"])

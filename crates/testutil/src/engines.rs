@@ -317,12 +317,15 @@ pub fn unikernel(name: &str, ext: &str) -> PathBuf {
     crate::unikernels::unikernel(crate::Source::Corten, name, ext).unwrap()
 }
 
-/// A static C hello world (for the bundles corten-oci hands to runc).
-pub fn c_hello(dir: &TempDir) -> PathBuf {
+/// A static C hello world that exits with `status` (for the bundles
+/// corten-oci hands to runc, and the bench's baseline).
+pub fn c_hello(dir: &TempDir, status: u8) -> PathBuf {
     let src = dir.path().join("hello.c");
     std::fs::write(
         &src,
-        "#include <stdio.h>\nint main(void) { puts(\"hello from C\"); return 7; }\n",
+        format!(
+            "#include <stdio.h>\nint main(void) {{ puts(\"hello from C\"); return {status}; }}\n"
+        ),
     )
     .unwrap();
     let bin = dir.path().join("hello");
