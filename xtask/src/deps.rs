@@ -14,6 +14,14 @@ pub struct Tool {
     pub why: &'static str,
 }
 
+/// protoc: the CRI client (corten-testutil, corten-bench) is generated
+/// from the CRI protobuf when the host workspace builds.
+pub const PROTOC: Tool = Tool {
+    command: "protoc",
+    package: "protobuf-compiler",
+    why: "the CRI client of corten-bench and the tests is generated from the CRI protobuf",
+};
+
 /// True when `command` is found on PATH (or, given as a path, exists).
 pub fn have_command(command: &str) -> bool {
     if command.contains('/') {

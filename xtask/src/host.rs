@@ -27,6 +27,7 @@ pub fn bin_dir(root: &Path) -> PathBuf {
 /// Builds the host workspace (`release` or debug profile) and, for
 /// release builds, installs the three binaries into [`bin_dir`].
 pub fn build(root: &Path, release: bool) -> Result<(), String> {
+    deps::ensure_tools(&[deps::PROTOC])?;
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).args(["build", "--workspace"]);
     if release {

@@ -15,11 +15,7 @@ use crate::{apps, guest, host, install, kvm, toolchain};
 
 /// Host tools the suites use.
 const TOOLS: [Tool; 12] = [
-    Tool {
-        command: "protoc",
-        package: "protobuf-compiler",
-        why: "corten-oci's CRI test client is generated from the CRI protobuf",
-    },
+    deps::PROTOC,
     Tool {
         command: "/usr/lib/cni/loopback",
         package: "containernetworking-plugins",
