@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use corten_testutil::cri::v1::*;
 use corten_testutil::cri::*;
+use corten_testutil::engines::{unikernel, ImageSpec as Image};
 use corten_testutil::{kvm_or_skip, TempDir};
 
 #[tokio::test(flavor = "current_thread")]
@@ -119,5 +120,73 @@ async fn cri_runs_hvt_pods() {
     assert_eq!(wait_exited(&mut c, &cri, &ctr).await.exit_code, 0);
     let log = std::fs::read_to_string(cri.logs().join("hvt/hvt.log")).unwrap();
     assert!(log.contains("stdout F Hello, World"), "{log}");
+    remove_pod(&mut c, &pod, &ctr).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cri_attaches_a_host_path_as_a_block_device() {
+    if !cri_or_skip("cri_attaches_a_host_path_as_a_block_device") {
+        return;
+    }
+    let cri = Cri::start("blk", 208, &common::oci());
+    let uk = unikernel("blk", "spt");
+    cri.import(&Image {
+        name: "corten.test/blk-spt:latest",
+        files: &[(&uk, "/blk.spt")],
+        entrypoint: &["/blk.spt"],
+        cmd: &[],
+    });
+    let tmp = TempDir::new("cri-bins");
+    let pause = pause_program(&tmp);
+    cri.import(&Image {
+        name: "corten.test/pause:latest",
+        files: &[(&pause, "/pause")],
+        entrypoint: &["/pause"],
+        cmd: &[],
+    });
+    let disk = tmp.file("disk.img", 1 << 20, 0);
+    let mut c = cri.client().await;
+    let name = "blk";
+    let config = pod_config(name, &cri.logs());
+    std::fs::create_dir_all(cri.logs().join(name)).unwrap();
+    let pod = c
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(config.clone()),
+            runtime_handler: "corten".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pod_sandbox_id;
+    let mut cc = container_config(
+        name,
+        "corten.test/blk-spt:latest",
+        &[("io.corten.block.storage", "/data/disk.img")],
+    );
+    cc.mounts = vec![Mount {
+        container_path: "/data/disk.img".into(),
+        host_path: disk.display().to_string(),
+        ..Default::default()
+    }];
+    let ctr = c
+        .create_container(CreateContainerRequest {
+            pod_sandbox_id: pod.clone(),
+            config: Some(cc),
+            sandbox_config: Some(config),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .container_id;
+    c.start_container(StartContainerRequest {
+        container_id: ctr.clone(),
+    })
+    .await
+    .unwrap();
+    let s = wait_exited(&mut c, &cri, &ctr).await;
+    let log = std::fs::read_to_string(cri.logs().join("blk/blk.log")).unwrap();
+    assert_eq!(s.exit_code, 0, "{log}");
+    assert!(log.contains("stdout F SUCCESS"), "{log}");
+    assert!(std::fs::read(&disk).unwrap().iter().any(|&b| b != 0));
     remove_pod(&mut c, &pod, &ctr).await;
 }

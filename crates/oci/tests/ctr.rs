@@ -240,3 +240,42 @@ fn other_bundles_go_to_runc() {
     assert!(out.stdout.contains("hello from C"), "{}", out.output());
     ctd.assert_gone("c1");
 }
+
+#[test]
+fn the_memory_limit_is_the_guests_memory() {
+    if !engines_or_skip("the_memory_limit_is_the_guests_memory") {
+        return;
+    }
+    let ctd = common::containerd("mem");
+    let image = hello_image(&ctd, "spt");
+    // 128 MiB for the container: 16 MiB stay with the tender.
+    let out = ctd.run("m1", &["--memory-limit", "134217728"], &image, &[]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(
+        out.stdout.contains("Solo5: memory: 112 MiB"),
+        "{}",
+        out.output()
+    );
+    let cg = std::path::Path::new("/sys/fs/cgroup/memory")
+        .join(&ctd.ns)
+        .join("m1");
+    assert!(!cg.exists(), "{} left behind", cg.display());
+    // An explicit annotation wins.
+    let out = ctd.run(
+        "m2",
+        &[
+            "--memory-limit",
+            "134217728",
+            "--annotation",
+            "io.corten.mem=32",
+        ],
+        &image,
+        &[],
+    );
+    assert!(
+        out.stdout.contains("Solo5: memory: 32 MiB"),
+        "{}",
+        out.output()
+    );
+    ctd.assert_gone("m2");
+}

@@ -149,3 +149,35 @@ fn podman_stops_and_removes_a_running_unikernel() {
     let ps = p.run(&["ps", "-a", "-q"]);
     assert!(ps.stdout.trim().is_empty(), "{}", ps.output());
 }
+
+#[test]
+fn podman_attaches_a_volume_as_a_block_device() {
+    if !podman_or_skip("podman_attaches_a_volume_as_a_block_device") {
+        return;
+    }
+    let p = Podman::new("blk");
+    let blk = unikernel("blk", "spt");
+    p.load(&ImageSpec {
+        name: "corten.test/pm-blk:latest",
+        files: &[(&blk, "/blk.spt")],
+        entrypoint: &["/blk.spt"],
+        cmd: &[],
+    });
+    let dir = TempDir::new("pm-disk");
+    let disk = dir.file("disk.img", 1 << 20, 0);
+    let volume = format!("{}:/data/disk.img", disk.display());
+    let out = p.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &volume,
+        "--annotation",
+        "io.corten.block.storage=/data/disk.img",
+        "corten.test/pm-blk:latest",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(out.stdout.contains("SUCCESS"), "{}", out.output());
+    assert!(std::fs::read(&disk).unwrap().iter().any(|&b| b != 0));
+}
