@@ -161,6 +161,8 @@ pub fn run(root: &Path) -> Result<(), String> {
             "--package",
             "corten-oci",
             "--test",
+            "cli",
+            "--test",
             "ctr",
             "--test",
             "podman",
