@@ -15,7 +15,7 @@
 //! | `io.corten.netargs` | `mirage` (default): the unikernel's command line starts with the pod's `--ipv4=A.B.C.D/N --ipv4-gateway=G`; `none`: it does not |
 //!
 //! urunc's annotations (`com.urunc.unikernel.binary`, `.cmdline`,
-//! `.hypervisor`, `.block`; in the spec or in the rootfs's `urunc.json`,
+//! `.hypervisor`, `.block`; in the rootfs's `urunc.json` and the spec,
 //! plain or base64 as urunc writes them) are read too, so images packaged
 //! for urunc run unchanged. Anything that is not a Solo5 unikernel is for
 //! runc.
@@ -104,25 +104,25 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// urunc's annotations of the bundle: the spec's, else `rootfs/urunc.json`.
+/// urunc's annotations of the bundle: those of the image's `/urunc.json`
+/// (where urunc's packaging tools put them), overridden by the spec's.
 fn urunc_annotations(spec: &Spec, root: &File) -> BTreeMap<String, String> {
-    let mut found: BTreeMap<String, String> = spec
-        .annotations
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(URUNC)?.to_owned(), urunc_value(v))))
-        .collect();
-    if found.is_empty() {
-        if let Ok(f) = rootfs::open_in(root, "/urunc.json", false) {
-            let mut text = String::new();
-            if f.take(1 << 20).read_to_string(&mut text).is_ok() {
-                if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&text) {
-                    for (k, v) in m {
-                        if let (Some(k), Some(v)) = (k.strip_prefix(URUNC), v.as_str()) {
-                            found.insert(k.to_owned(), urunc_value(v));
-                        }
+    let mut found = BTreeMap::new();
+    if let Ok(f) = rootfs::open_in(root, "/urunc.json", false) {
+        let mut text = String::new();
+        if f.take(1 << 20).read_to_string(&mut text).is_ok() {
+            if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&text) {
+                for (k, v) in m {
+                    if let (Some(k), Some(v)) = (k.strip_prefix(URUNC), v.as_str()) {
+                        found.insert(k.to_owned(), urunc_value(v));
                     }
                 }
             }
+        }
+    }
+    for (k, v) in &spec.annotations {
+        if let Some(k) = k.strip_prefix(URUNC) {
+            found.insert(k.to_owned(), urunc_value(v));
         }
     }
     found

@@ -20,6 +20,7 @@ mod spec;
 mod state;
 mod tenders;
 mod time;
+mod which;
 
 use std::process::ExitCode;
 

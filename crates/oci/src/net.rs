@@ -35,6 +35,11 @@ pub struct PodIface {
     pub gateway: Option<String>,
 }
 
+/// iproute2's `ip` or `tc` (see [`crate::which`]).
+fn tool(name: &str) -> Command {
+    Command::new(crate::which::program(name))
+}
+
 fn run(what: &str, cmd: &mut Command) -> Result<String, OciError> {
     let out = cmd
         .output()
@@ -52,7 +57,7 @@ fn run(what: &str, cmd: &mut Command) -> Result<String, OciError> {
 pub fn inspect(iface: &str) -> Result<PodIface, OciError> {
     let text = run(
         &format!("reading pod interface {iface}"),
-        Command::new("ip").args(["-j", "addr", "show", "dev", iface]),
+        tool("ip").args(["-j", "addr", "show", "dev", iface]),
     )
     .map_err(|e| {
         OciError::Image(format!(
@@ -63,7 +68,7 @@ pub fn inspect(iface: &str) -> Result<PodIface, OciError> {
     })?;
     let routes = run(
         "reading the default route",
-        Command::new("ip").args(["-j", "-4", "route", "show", "default"]),
+        tool("ip").args(["-j", "-4", "route", "show", "default"]),
     )?;
     parse(iface, &text, &routes)
 }
@@ -163,7 +168,7 @@ pub fn plumb(pod: &PodIface, tap: &str) -> Result<File, OciError> {
     for (prog, args) in steps {
         run(
             &format!("{prog} {}", args.join(" ")),
-            Command::new(prog).args(&args),
+            tool(prog).args(&args),
         )?;
     }
     Ok(f)
@@ -179,10 +184,12 @@ pub fn unplumb(netns: &Path, ifaces: &[String]) -> Result<(), OciError> {
         return Err(OciError::last_os(format!("joining {}", netns.display())));
     }
     for eth in ifaces {
-        // Already gone (the pod's netns torn down) is fine.
-        let _ = Command::new("tc")
+        // A failure because the interface went with the pod's netns is
+        // fine; not being able to run tc is not.
+        tool("tc")
             .args(["qdisc", "del", "dev", eth, "ingress"])
-            .output();
+            .output()
+            .map_err(|e| OciError::sys("running tc to remove the pod's redirect", e))?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::error::OciError;
 fn runc() -> PathBuf {
     std::env::var_os("CORTEN_OCI_RUNC")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("runc"))
+        .unwrap_or_else(|| crate::which::program("runc"))
 }
 
 /// Replaces this process with runc and `argv` (without the program name).
@@ -23,11 +23,5 @@ pub fn exec(argv: &[String]) -> Result<(), OciError> {
 
 /// Whether runc can be run at all.
 pub fn available() -> bool {
-    let p = runc();
-    if p.is_absolute() {
-        return p.is_file();
-    }
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(&p).is_file()))
-        .unwrap_or(false)
+    runc().is_file()
 }

@@ -279,3 +279,60 @@ fn the_memory_limit_is_the_guests_memory() {
     );
     ctd.assert_gone("m2");
 }
+
+#[test]
+fn images_packaged_for_urunc_run_unchanged() {
+    if !engines_or_skip("images_packaged_for_urunc_run_unchanged") {
+        return;
+    }
+    let ctd = common::containerd("urunc");
+    let dir = TempDir::new("oci-urunc");
+    // urunc's image: the unikernel named by urunc.json (base64, as urunc
+    // writes it), the entrypoint something urunc ignores.
+    let json = dir.path().join("urunc.json");
+    std::fs::write(
+        &json,
+        r#"{"com.urunc.unikernel.binary": "L3VuaWtlcm5lbC9oZWxsby5zcHQ=",
+            "com.urunc.unikernel.hypervisor": "c3B0",
+            "com.urunc.unikernel.unikernelType": "c29sbzU="}"#,
+    )
+    .unwrap();
+    let uk = unikernel("hello", "spt");
+    build_image(
+        &ctd,
+        &ImageSpec {
+            name: "corten.test/urunc-hello:latest",
+            files: &[(&uk, "/unikernel/hello.spt"), (&json, "/urunc.json")],
+            entrypoint: &["/unikernel/hello.spt"],
+            cmd: &[],
+        },
+    );
+    // The command line from urunc's annotation, in the spec (plain text).
+    let out = ctd.run(
+        "u1",
+        &["--annotation", "com.urunc.unikernel.cmdline=from urunc"],
+        "corten.test/urunc-hello:latest",
+        &["/not-the-unikernel"],
+    );
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(
+        out.stdout.contains("Command line is: 'from urunc'"),
+        "{}",
+        out.output()
+    );
+    ctd.assert_gone("u1");
+    // A hypervisor annotation that contradicts the ABI note is an error.
+    let out = ctd.run(
+        "u2",
+        &["--annotation", "com.urunc.unikernel.hypervisor=hvt"],
+        "corten.test/urunc-hello:latest",
+        &[],
+    );
+    assert_ne!(out.status, 0);
+    assert!(
+        out.output().contains("says hvt, but its ABI note says spt"),
+        "{}",
+        out.output()
+    );
+    ctd.assert_gone("u2");
+}

@@ -13,106 +13,8 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{build_image, engines_or_skip, unikernel, ImageSpec};
+use common::{build_image, engines_or_skip, ip, unikernel, ImageSpec, PodNet};
 use corten_testutil::kvm_or_skip;
-
-/// A node and a pod network namespace, removed on drop.
-struct Pod {
-    node: String,
-    pod: String,
-}
-
-fn ip(args: &[&str]) -> std::process::Output {
-    Command::new("ip").args(args).output().unwrap()
-}
-
-fn ip_ok(args: &[&str]) {
-    let out = ip(args);
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Pod {
-    /// Node 10.N.0.1/24, pod eth0 10.N.0.2/24 with a default route via the node.
-    fn new(tag: &str, net: u8) -> Pod {
-        let id = std::process::id() % 100_000;
-        let p = Pod {
-            node: format!("cn{id}{tag}"),
-            pod: format!("cp{id}{tag}"),
-        };
-        ip_ok(&["netns", "add", &p.node]);
-        ip_ok(&["netns", "add", &p.pod]);
-        let veth = format!("vn{id}{tag}");
-        ip_ok(&[
-            "link", "add", &veth, "netns", &p.node, "type", "veth", "peer", "name", "eth0",
-            "netns", &p.pod,
-        ]);
-        let node_ip = format!("10.{net}.0.1/24");
-        let pod_ip = format!("10.{net}.0.2/24");
-        ip_ok(&["-n", &p.node, "addr", "add", &node_ip, "dev", &veth]);
-        ip_ok(&["-n", &p.node, "link", "set", &veth, "up"]);
-        ip_ok(&["-n", &p.pod, "addr", "add", &pod_ip, "dev", "eth0"]);
-        ip_ok(&["-n", &p.pod, "link", "set", "eth0", "up"]);
-        ip_ok(&["-n", &p.pod, "link", "set", "lo", "up"]);
-        ip_ok(&[
-            "-n",
-            &p.pod,
-            "route",
-            "add",
-            "default",
-            "via",
-            &format!("10.{net}.0.1"),
-        ]);
-        p
-    }
-
-    fn netns_path(&self) -> String {
-        format!("/var/run/netns/{}", self.pod)
-    }
-
-    /// Pings `addr` from the node with corten-testutil's pinger (one
-    /// request in flight): (all answered, the counts).
-    fn ping(&self, addr: &str, count: usize) -> (bool, String) {
-        let ns = std::fs::File::open(format!("/var/run/netns/{}", self.node)).unwrap();
-        let addr: std::net::Ipv4Addr = addr.parse().unwrap();
-        let stats = std::thread::spawn(move || {
-            // SAFETY: setns moves only this thread into the node namespace.
-            let rc =
-                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            corten_testutil::net::ping(
-                &[addr],
-                count,
-                1,
-                Duration::from_secs(1),
-                Duration::from_secs(10),
-                None,
-            )[0]
-        })
-        .join()
-        .unwrap();
-        (
-            stats.received == count && stats.corrupted == 0,
-            format!("{stats:?}"),
-        )
-    }
-
-    fn pod_mac(&self) -> String {
-        let out = ip(&["-n", &self.pod, "-j", "link", "show", "eth0"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v[0]["address"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Pod {
-    fn drop(&mut self) {
-        let _ = ip(&["netns", "del", &self.pod]);
-        let _ = ip(&["netns", "del", &self.node]);
-    }
-}
 
 fn pod_answers_pings(ext: &str, tag: &str, net: u8) {
     let ctd = common::containerd(&format!("net{ext}"));
@@ -128,7 +30,7 @@ fn pod_answers_pings(ext: &str, tag: &str, net: u8) {
             cmd: &[],
         },
     );
-    let pod = Pod::new(tag, net);
+    let pod = PodNet::new(tag, net);
     let oci = common::oci();
     let with_ns = format!("network:{}", pod.netns_path());
     let id = format!("n{ext}");

@@ -181,3 +181,44 @@ fn podman_attaches_a_volume_as_a_block_device() {
     assert!(out.stdout.contains("SUCCESS"), "{}", out.output());
     assert!(std::fs::read(&disk).unwrap().iter().any(|&b| b != 0));
 }
+
+#[test]
+fn podman_runs_a_network_unikernel_in_a_pod_namespace() {
+    if !podman_or_skip("podman_runs_a_network_unikernel_in_a_pod_namespace") {
+        return;
+    }
+    let p = Podman::new("net");
+    let net = unikernel("net", "spt");
+    p.load(&ImageSpec {
+        name: "corten.test/pm-net:latest",
+        files: &[(&net, "/net.spt")],
+        entrypoint: &["/net.spt"],
+        cmd: &[],
+    });
+    let pod = common::PodNet::new("p", 209);
+    let ns = format!("ns:{}", pod.netns_path());
+    let out = p.run(&[
+        "run",
+        "-d",
+        "--name",
+        "n1",
+        "--network",
+        &ns,
+        "corten.test/pm-net:latest",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !pod.ping("10.209.0.2", 1).0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reply: {}",
+            p.run(&["logs", "n1"]).output()
+        );
+    }
+    let (ok, stats) = pod.ping("10.209.0.2", 100);
+    assert!(ok, "{stats}");
+    let out = p.run(&["rm", "-f", "-t", "1", "n1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    // The pod's interface is its own again.
+    assert!(pod.ping("10.209.0.2", 1).0);
+}

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
@@ -15,7 +15,7 @@ use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use crate::engines::{build_archive, engines_or_skip, tender_dir, unikernel, ImageSpec};
+use crate::engines::{build_archive, engines_or_skip, unikernel, Daemon, ImageSpec};
 use crate::TempDir;
 
 pub use k8s_cri::v1;
@@ -27,8 +27,9 @@ pub const LOOPBACK: &str = "/usr/lib/cni/loopback";
 /// containerd with its CRI plugin, a `corten` handler, the test CNI
 /// plugin, a local pause image, and a node namespace with a bridge.
 pub struct Cri {
+    // Dropped first: the daemon goes before its directory.
+    daemon: Daemon,
     pub dir: TempDir,
-    child: Option<Child>,
     pub node: String,
     pub prefix: String,
 }
@@ -81,18 +82,8 @@ impl Cri {
             ),
         )
         .unwrap();
-        let config = d.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"version = 2
-root = "{d}/root"
-state = "{d}/state"
-[grpc]
-  address = "{d}/c.sock"
-[ttrpc]
-  address = "{d}/c.sock.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
+        let extra = format!(
+            r#"[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "corten.test/pause:latest"
   restrict_oom_score_adj = true
   stream_server_port = "0"
@@ -110,55 +101,25 @@ state = "{d}/state"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.corten.options]
         BinaryName = "{oci}"
 "#,
-                d = d.display(),
-                bin = bin.display(),
-                conf = conf.display(),
-                oci = oci.display(),
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(d.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(&config)
-            .env("CORTEN_OCI_TENDER_DIR", tender_dir())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let cri = Cri {
+            bin = bin.display(),
+            conf = conf.display(),
+            oci = oci.display(),
+        );
+        let daemon = Daemon::start(&d, &extra);
+        Cri {
+            daemon,
             dir,
-            child: Some(child),
             node,
             prefix,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while cri.ctr(&["version"]).status != 0 {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not come up: {}",
-                cri.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
-        cri
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
+        self.daemon.log()
     }
 
     pub fn ctr(&self, args: &[&str]) -> crate::Outcome {
-        let mut cmd = Command::new("ctr");
-        cmd.arg("--address")
-            .arg(self.dir.path().join("c.sock"))
-            .args(["-n", NS])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        crate::wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(60))
+        self.daemon.ctr(NS, args, Duration::from_secs(60))
     }
 
     pub fn import(&self, spec: &ImageSpec<'_>) {
@@ -169,7 +130,7 @@ state = "{d}/state"
     }
 
     pub async fn client(&self) -> RuntimeServiceClient<Channel> {
-        let sock = self.dir.path().join("c.sock");
+        let sock = self.daemon.address();
         let channel = Endpoint::try_from("http://[::]:0")
             .unwrap()
             .connect_with_connector(tower::service_fn(move |_: Uri| {
@@ -192,35 +153,9 @@ state = "{d}/state"
 
 impl Drop for Cri {
     fn drop(&mut self) {
-        for t in self.ctr(&["task", "ls", "-q"]).stdout.lines() {
-            self.ctr(&["task", "kill", "-s", "SIGKILL", t]);
-            self.ctr(&["task", "delete", "--force", t]);
-        }
-        if let Some(mut c) = self.child.take() {
-            // SAFETY: signals our own child.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let addr = self.dir.path().join("c.sock").display().to_string();
-        let _ = Command::new("pkill").args(["-9", "-f", &addr]).status();
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let prefix = self.dir.path().display().to_string();
-        let mut points: Vec<&str> = info
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(4))
-            .filter(|m| m.starts_with(&prefix))
-            .collect();
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for p in points {
-            let c = std::ffi::CString::new(p).unwrap();
-            // SAFETY: umount2 of a NUL-terminated path.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-        }
+        // What a failed test left (the daemon, shims and mounts go with
+        // `daemon`), then the node namespace.
+        self.daemon.kill_tasks(NS);
         let _ = Command::new("ip")
             .args(["netns", "del", &self.node])
             .status();

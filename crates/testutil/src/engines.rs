@@ -59,33 +59,30 @@ pub fn tender_dir() -> PathBuf {
     d
 }
 
-/// A private containerd.
-pub struct Containerd {
-    pub dir: TempDir,
-    /// The runtime `run` passes as `--runc-binary`.
-    pub oci: PathBuf,
+/// A containerd daemon with its root, state and sockets in `dir`, and the
+/// rest of its configuration from its user; stopped on drop with its shims
+/// and every mount below `dir`.
+pub struct Daemon {
+    dir: PathBuf,
     child: Option<Child>,
-    /// The containerd namespace of this test (so shims' state under
-    /// /run/containerd/runc/NS is this test's alone).
-    pub ns: String,
 }
 
-impl Containerd {
-    pub fn start(tag: &str, oci: &Path) -> Containerd {
-        let dir = TempDir::new(&format!("ctd-{tag}"));
-        let d = dir.path();
-        let config = d.join("config.toml");
+impl Daemon {
+    /// Starts containerd with `extra` appended to the configuration and
+    /// waits (bounded) until it answers.
+    pub fn start(dir: &Path, extra: &str) -> Daemon {
+        let config = dir.join("config.toml");
         std::fs::write(
             &config,
             format!(
                 "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\n\
                  [grpc]\n  address = \"{0}/c.sock\"\n[ttrpc]\n  address = \"{0}/c.sock.ttrpc\"\n\
-                 [debug]\n  level = \"warn\"\n",
-                d.display()
+                 {extra}",
+                dir.display()
             ),
         )
         .unwrap();
-        let log = std::fs::File::create(d.join("containerd.log")).unwrap();
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
         let child = Command::new("containerd")
             .arg("--config")
             .arg(&config)
@@ -95,31 +92,101 @@ impl Containerd {
             .stderr(log)
             .spawn()
             .expect("containerd");
-        let ns = format!("corten-test-{}-{tag}", std::process::id());
-        let c = Containerd {
-            dir,
-            oci: oci.to_owned(),
+        let d = Daemon {
+            dir: dir.to_owned(),
             child: Some(child),
-            ns,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while c.ctr(&["version"]).status != 0 {
+        while d
+            .ctr("default", &["version"], Duration::from_secs(10))
+            .status
+            != 0
+        {
             assert!(
                 Instant::now() < deadline,
                 "containerd did not come up: {}",
-                c.log()
+                d.log()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        c
+        d
     }
 
     pub fn address(&self) -> PathBuf {
-        self.dir.path().join("c.sock")
+        self.dir.join("c.sock")
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+    }
+
+    /// `ctr --address A -n NS ARGS`, bounded in time.
+    pub fn ctr(&self, ns: &str, args: &[&str], timeout: Duration) -> Outcome {
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address")
+            .arg(self.address())
+            .args(["-n", ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        wait_with_timeout(cmd.spawn().unwrap(), timeout)
+    }
+
+    /// Kills and deletes every task of namespace `ns` (what a failed test
+    /// left).
+    pub fn kill_tasks(&self, ns: &str) {
+        let t = Duration::from_secs(60);
+        for task in self.ctr(ns, &["task", "ls", "-q"], t).stdout.lines() {
+            self.ctr(ns, &["task", "kill", "-s", "SIGKILL", task], t);
+            self.ctr(ns, &["task", "delete", "--force", task], t);
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signals our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = wait_with_timeout_child(&mut child, Duration::from_secs(10));
+        }
+        let addr = self.address().display().to_string();
+        let _ = Command::new("pkill").args(["-9", "-f", &addr]).status();
+        unmount_below(&self.dir);
+    }
+}
+
+/// A private containerd for `ctr`, in its own containerd namespace.
+pub struct Containerd {
+    // Dropped first: the daemon goes before its directory.
+    daemon: Daemon,
+    pub dir: TempDir,
+    /// The runtime `run` passes as `--runc-binary`.
+    pub oci: PathBuf,
+    /// The containerd namespace of this test (so shims' state under
+    /// /run/containerd/runc/NS is this test's alone).
+    pub ns: String,
+}
+
+impl Containerd {
+    pub fn start(tag: &str, oci: &Path) -> Containerd {
+        let dir = TempDir::new(&format!("ctd-{tag}"));
+        let daemon = Daemon::start(dir.path(), "[debug]\n  level = \"warn\"\n");
+        Containerd {
+            daemon,
+            dir,
+            oci: oci.to_owned(),
+            ns: format!("corten-test-{}-{tag}", std::process::id()),
+        }
+    }
+
+    pub fn address(&self) -> PathBuf {
+        self.daemon.address()
+    }
+
+    pub fn log(&self) -> String {
+        self.daemon.log()
     }
 
     /// `ctr --address A -n NS ARGS`, bounded in time.
@@ -128,15 +195,7 @@ impl Containerd {
     }
 
     pub fn ctr_timeout(&self, args: &[&str], timeout: Duration) -> Outcome {
-        let mut cmd = Command::new("ctr");
-        cmd.arg("--address")
-            .arg(self.address())
-            .args(["-n", &self.ns])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        wait_with_timeout(cmd.spawn().unwrap(), timeout)
+        self.daemon.ctr(&self.ns, args, timeout)
     }
 
     /// `ctr run --rm` of `image` with corten-oci as the runc binary.
@@ -175,24 +234,12 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        // Whatever a failed test left: tasks, containers, then the daemon
-        // and its shims.
-        let tasks = self.ctr(&["task", "ls", "-q"]).stdout;
-        for t in tasks.lines() {
-            self.ctr(&["task", "kill", "-s", "SIGKILL", t]);
-            self.ctr(&["task", "delete", "--force", t]);
-        }
+        // Whatever a failed test left: tasks, containers (the daemon, its
+        // shims and mounts go with `daemon`).
+        self.daemon.kill_tasks(&self.ns);
         for c in self.ctr(&["container", "ls", "-q"]).stdout.lines() {
             self.ctr(&["container", "delete", c]);
         }
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: signals our own child.
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-            let _ = wait_with_timeout_child(&mut child, Duration::from_secs(10));
-        }
-        let addr = self.address().display().to_string();
-        let _ = Command::new("pkill").args(["-9", "-f", &addr]).status();
-        unmount_below(self.dir.path());
         let _ = std::fs::remove_dir_all(self.runtime_root());
         // The namespace's parent cgroup (its containers' are gone).
         if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
@@ -336,4 +383,86 @@ pub fn c_hello(dir: &TempDir, status: u8) -> PathBuf {
             .arg(&src),
     );
     bin
+}
+
+/// A node and a pod network namespace joined by a veth pair, the pod's
+/// end named eth0 (as CNI would leave it); removed on drop.
+pub struct PodNet {
+    pub node: String,
+    pub pod: String,
+}
+
+pub fn ip(args: &[&str]) -> std::process::Output {
+    Command::new("ip").args(args).output().unwrap()
+}
+
+pub fn ip_ok(args: &[&str]) {
+    let out = ip(args);
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl PodNet {
+    /// Node 10.N.0.1/24, pod eth0 10.N.0.2/24 with a default route via the node.
+    pub fn new(tag: &str, net: u8) -> PodNet {
+        let id = std::process::id() % 100_000;
+        let p = PodNet {
+            node: format!("cn{id}{tag}"),
+            pod: format!("cp{id}{tag}"),
+        };
+        ip_ok(&["netns", "add", &p.node]);
+        ip_ok(&["netns", "add", &p.pod]);
+        let veth = format!("vn{id}{tag}");
+        ip_ok(&[
+            "link", "add", &veth, "netns", &p.node, "type", "veth", "peer", "name", "eth0",
+            "netns", &p.pod,
+        ]);
+        let node_ip = format!("10.{net}.0.1/24");
+        let pod_ip = format!("10.{net}.0.2/24");
+        ip_ok(&["-n", &p.node, "addr", "add", &node_ip, "dev", &veth]);
+        ip_ok(&["-n", &p.node, "link", "set", &veth, "up"]);
+        ip_ok(&["-n", &p.pod, "addr", "add", &pod_ip, "dev", "eth0"]);
+        ip_ok(&["-n", &p.pod, "link", "set", "eth0", "up"]);
+        ip_ok(&["-n", &p.pod, "link", "set", "lo", "up"]);
+        ip_ok(&[
+            "-n",
+            &p.pod,
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("10.{net}.0.1"),
+        ]);
+        p
+    }
+
+    pub fn netns_path(&self) -> String {
+        format!("/var/run/netns/{}", self.pod)
+    }
+
+    /// Pings `addr` from the node with corten-testutil's pinger (one
+    /// request in flight): (all answered, the counts).
+    pub fn ping(&self, addr: &str, count: usize) -> (bool, String) {
+        let stats = crate::net::ping_from(&self.node, addr.parse().unwrap(), count);
+        (
+            stats.received == count && stats.corrupted == 0,
+            format!("{stats:?}"),
+        )
+    }
+
+    pub fn pod_mac(&self) -> String {
+        let out = ip(&["-n", &self.pod, "-j", "link", "show", "eth0"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["address"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for PodNet {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.pod]);
+        let _ = ip(&["netns", "del", &self.node]);
+    }
 }

@@ -295,3 +295,25 @@ pub fn ping(
     }
     stats
 }
+
+/// [`ping`] of `addr` (one request in flight, `count` requests) from the
+/// network namespace named `netns` (/var/run/netns/NAME), on a thread
+/// moved into it.
+pub fn ping_from(netns: &str, addr: Ipv4Addr, count: usize) -> PingStats {
+    let ns = std::fs::File::open(format!("/var/run/netns/{netns}")).expect("netns");
+    std::thread::spawn(move || {
+        // SAFETY: setns moves only this thread into the namespace.
+        let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        ping(
+            &[addr],
+            count,
+            1,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            None,
+        )[0]
+    })
+    .join()
+    .expect("ping thread panicked")
+}
