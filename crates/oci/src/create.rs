@@ -145,6 +145,7 @@ fn create(
         tender: &tender,
         console: console.as_ref().map(|p| &p.slave),
         new_uts: flags & libc::CLONE_NEWUTS != 0,
+        new_pid: flags & libc::CLONE_NEWPID != 0,
     };
     // SAFETY: clone without CLONE_VM is fork with new namespaces; this
     // process is single-threaded, so the child may run ordinary code.
@@ -249,6 +250,8 @@ struct Init<'a> {
     tender: &'a Path,
     console: Option<&'a OwnedFd>,
     new_uts: bool,
+    /// The init is pid 1 of a new pid namespace (see pid1.rs).
+    new_pid: bool,
 }
 
 impl Init<'_> {
@@ -374,6 +377,9 @@ impl Init<'_> {
         argp.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
         envp.push(std::ptr::null());
+        if self.new_pid {
+            return crate::pid1::run(&argp, &envp, &argv[0]);
+        }
         // SAFETY: argv and envp are NULL-terminated arrays of live C strings.
         unsafe { libc::execve(argp[0], argp.as_ptr(), envp.as_ptr()) };
         Err(OciError::last_os(format!(

@@ -13,6 +13,7 @@ mod image;
 mod log;
 mod mounts;
 mod net;
+mod pid1;
 mod rootfs;
 mod runc;
 mod signal;

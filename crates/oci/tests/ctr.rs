@@ -140,6 +140,37 @@ fn detached_task_is_killed_by_signal_and_deleted() {
     assert_eq!(ctd.ctr(&["task", "delete", "d1"]).status, 0);
     assert_eq!(ctd.ctr(&["container", "delete", "d1"]).status, 0);
     ctd.assert_gone("d1");
+    // ctr task kill's default, SIGTERM, reaches the tender (the container's
+    // pid 1 forwards it) and stops it at once: status 143.
+    let out = ctd.ctr(&[
+        "run",
+        "-d",
+        "--runtime",
+        "io.containerd.runc.v2",
+        "--runc-binary",
+        oci.to_str().unwrap(),
+        "corten.test/spin:latest",
+        "d2",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert_eq!(ctd.ctr(&["task", "kill", "d2"]).status, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ctd.ctr(&["task", "ls"]).stdout.contains("STOPPED") {
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM did not stop it: {}",
+            ctd.ctr(&["task", "ls"]).output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let del = ctd.ctr(&["task", "delete", "d2"]);
+    assert!(
+        del.stdout.contains("143") || del.status == 0,
+        "{}",
+        del.output()
+    );
+    assert_eq!(ctd.ctr(&["container", "delete", "d2"]).status, 0);
+    ctd.assert_gone("d2");
 }
 
 #[test]
