@@ -109,7 +109,15 @@ pub fn kill(root: &Path, id: &str, sig: &str, all: bool, argv: &[String]) -> Res
 }
 
 pub fn delete(root: &Path, id: &str, force: bool, argv: &[String]) -> Result<(), OciError> {
-    let (dir, st) = open(root, id, argv)?;
+    let (dir, st) = match open(root, id, argv) {
+        // A state file nobody can read (a disk error, a hand edit) names no
+        // process to stop: --force removes what is left of it.
+        Err(OciError::State { .. }) if force => {
+            return std::fs::remove_dir_all(root.join(id))
+                .map_err(|e| OciError::io(root.join(id), e))
+        }
+        other => other?,
+    };
     let status = st.status();
     if status != Status::Stopped {
         if !force {

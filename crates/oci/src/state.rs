@@ -246,7 +246,10 @@ impl Dir {
         match fs::create_dir(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(OciError::Exists(id.to_owned()))
+                if !remove_debris(&path) {
+                    return Err(OciError::Exists(id.to_owned()));
+                }
+                fs::create_dir(&path).map_err(|_| OciError::Exists(id.to_owned()))?;
             }
             Err(e) => return Err(OciError::io(&path, e)),
         }
@@ -312,6 +315,24 @@ impl Dir {
     }
 }
 
+/// Removes `path` if it is what a `create` killed half-way leaves: no
+/// state of Corten's or runc's, and nobody holding its lock. Whether it
+/// was removed.
+fn remove_debris(path: &Path) -> bool {
+    if path.join(STATE_FILE).exists() || path.join("state.json").exists() {
+        return false;
+    }
+    let Ok(f) = File::options().write(true).open(path.join(LOCK)) else {
+        // No lock file at all: a create that died before taking it.
+        return fs::remove_dir_all(path).is_ok();
+    };
+    // SAFETY: non-blocking flock on a descriptor we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return false; // a create is running right now
+    }
+    fs::remove_dir_all(path).is_ok()
+}
+
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OciError> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -371,11 +392,30 @@ mod tests {
     }
 
     #[test]
-    fn create_refuses_an_existing_container() {
+    fn create_refuses_an_existing_container_but_clears_debris() {
         let root = std::env::temp_dir().join(format!("corten-oci-state-{}", std::process::id()));
+        // Being created (lock held): refused.
         let d = Dir::create(&root, "c1").unwrap();
         assert!(matches!(Dir::create(&root, "c1"), Err(OciError::Exists(_))));
-        d.remove().unwrap();
+        drop(d);
+        // A create killed half-way (directory and lock, no state): cleared.
+        let d = Dir::create(&root, "c1").unwrap();
+        let state = State::from_json(
+            Path::new("x"),
+            &json!({"id": "c1", "bundle": "/b", "rootfs": "/r", "pid": 1, "created": "t", "tender": "corten-spt"}),
+        )
+        .unwrap();
+        // With state: a real container, refused even unlocked.
+        d.save(&state).unwrap();
+        drop(d);
+        assert!(matches!(Dir::create(&root, "c1"), Err(OciError::Exists(_))));
+        // runc's: refused too.
+        fs::create_dir_all(root.join("r1")).unwrap();
+        fs::write(root.join("r1/state.json"), "{}").unwrap();
+        assert!(matches!(Dir::create(&root, "r1"), Err(OciError::Exists(_))));
+        // No lock file at all: cleared.
+        fs::create_dir_all(root.join("c2")).unwrap();
+        Dir::create(&root, "c2").unwrap().remove().unwrap();
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -164,3 +164,24 @@ fn hostile_bundles_are_refused_before_anything_is_created() {
         out.output()
     );
 }
+
+#[test]
+fn a_corrupt_state_is_an_error_and_delete_force_clears_it() {
+    let dir = TempDir::new("oci-corrupt");
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("c1")).unwrap();
+    std::fs::write(root.join("c1/corten.json"), "{ not json").unwrap();
+    let r = root.to_str().unwrap();
+    let out = oci(&["--root", r, "state", "c1"]);
+    assert_eq!(out.status, 1, "{}", out.output());
+    assert!(
+        out.stderr.contains("invalid container state"),
+        "{}",
+        out.output()
+    );
+    let out = oci(&["--root", r, "delete", "c1"]);
+    assert_eq!(out.status, 1, "{}", out.output());
+    let out = oci(&["--root", r, "delete", "--force", "c1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert!(!root.join("c1").exists());
+}
