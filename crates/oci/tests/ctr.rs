@@ -9,7 +9,7 @@
 mod common;
 
 use common::{build_image, c_hello, engines_or_skip, unikernel, Containerd, ImageSpec};
-use corten_testutil::{kvm_or_skip, TempDir};
+use corten_testutil::{kvm_or_skip, wait_with_timeout, TempDir};
 use std::time::{Duration, Instant};
 
 fn hello_image(ctd: &Containerd, ext: &str) -> String {
@@ -79,17 +79,8 @@ fn exit_statuses_are_the_tasks() {
         return;
     }
     let ctd = common::containerd("status");
-    let uk = unikernel("abort", "spt");
-    build_image(
-        &ctd,
-        &ImageSpec {
-            name: "corten.test/abort:latest",
-            files: &[(&uk, "/abort.spt")],
-            entrypoint: &["/abort.spt"],
-            cmd: &[],
-        },
-    );
-    let out = ctd.run("a1", &[], "corten.test/abort:latest", &[]);
+    let image = ctd.unikernel_image("abort", "spt", &[]);
+    let out = ctd.run("a1", &[], &image, &[]);
     assert_eq!(out.status, 255, "{}", out.output());
     ctd.assert_gone("a1");
 }
@@ -100,76 +91,24 @@ fn detached_task_is_killed_by_signal_and_deleted() {
         return;
     }
     let ctd = common::containerd("detach");
-    let uk = unikernel("bench_yield", "spt");
-    build_image(
-        &ctd,
-        &ImageSpec {
-            name: "corten.test/spin:latest",
-            files: &[(&uk, "/spin.spt")],
-            entrypoint: &["/spin.spt"],
-            cmd: &["100000000000"],
-        },
-    );
-    let oci = common::oci();
-    let out = ctd.ctr(&[
-        "run",
-        "-d",
-        "--runtime",
-        "io.containerd.runc.v2",
-        "--runc-binary",
-        oci.to_str().unwrap(),
-        "corten.test/spin:latest",
-        "d1",
-    ]);
-    assert_eq!(out.status, 0, "{}", out.output());
-    let ls = ctd.ctr(&["task", "ls"]);
-    assert!(ls.stdout.contains("RUNNING"), "{}", ls.output());
+    let image = ctd.unikernel_image("bench_yield", "spt", &["100000000000"]);
+    ctd.run_detached("d1", &[], &image);
+    ctd.wait_running("d1", Duration::from_secs(20));
     let ps = ctd.ctr(&["task", "ps", "d1"]);
     assert_eq!(ps.status, 0, "{}", ps.output());
     let out = ctd.ctr(&["task", "kill", "-s", "SIGKILL", "d1"]);
     assert_eq!(out.status, 0, "{}", out.output());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ctd.ctr(&["task", "ls"]).stdout.contains("STOPPED") {
-        assert!(
-            Instant::now() < deadline,
-            "task not stopped: {}",
-            ctd.ctr(&["task", "ls"]).output()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(ctd.ctr(&["task", "delete", "d1"]).status, 0);
-    assert_eq!(ctd.ctr(&["container", "delete", "d1"]).status, 0);
-    ctd.assert_gone("d1");
+    ctd.wait_stopped("d1", Duration::from_secs(20));
+    ctd.remove("d1");
     // ctr task kill's default, SIGTERM, reaches the tender (the container's
-    // pid 1 forwards it) and stops it at once: status 143.
-    let out = ctd.ctr(&[
-        "run",
-        "-d",
-        "--runtime",
-        "io.containerd.runc.v2",
-        "--runc-binary",
-        oci.to_str().unwrap(),
-        "corten.test/spin:latest",
-        "d2",
-    ]);
-    assert_eq!(out.status, 0, "{}", out.output());
+    // pid 1 forwards it) and stops it at once, with 128 + 15.
+    let run = ctd.spawn_run("d2", &image);
+    ctd.wait_running("d2", Duration::from_secs(20));
+    let started = Instant::now();
     assert_eq!(ctd.ctr(&["task", "kill", "d2"]).status, 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ctd.ctr(&["task", "ls"]).stdout.contains("STOPPED") {
-        assert!(
-            Instant::now() < deadline,
-            "SIGTERM did not stop it: {}",
-            ctd.ctr(&["task", "ls"]).output()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let del = ctd.ctr(&["task", "delete", "d2"]);
-    assert!(
-        del.stdout.contains("143") || del.status == 0,
-        "{}",
-        del.output()
-    );
-    assert_eq!(ctd.ctr(&["container", "delete", "d2"]).status, 0);
+    let out = wait_with_timeout(run, Duration::from_secs(20));
+    assert_eq!(out.status, 143, "{}", out.output());
+    assert!(started.elapsed() < Duration::from_secs(10));
     ctd.assert_gone("d2");
 }
 
@@ -206,16 +145,7 @@ fn a_volume_is_a_block_device() {
         return;
     }
     let ctd = common::containerd("blk");
-    let uk = unikernel("blk", "spt");
-    build_image(
-        &ctd,
-        &ImageSpec {
-            name: "corten.test/blk:latest",
-            files: &[(&uk, "/blk.spt")],
-            entrypoint: &["/blk.spt"],
-            cmd: &[],
-        },
-    );
+    let image = ctd.unikernel_image("blk", "spt", &[]);
     let dir = TempDir::new("oci-blk");
     let disk = dir.file("disk.img", 1 << 20, 0);
     let mount = format!(
@@ -230,7 +160,7 @@ fn a_volume_is_a_block_device() {
             "--annotation",
             "io.corten.block.storage=/data/disk.img",
         ],
-        "corten.test/blk:latest",
+        &image,
         &[],
     );
     assert_eq!(out.status, 0, "{}", out.output());
@@ -239,7 +169,7 @@ fn a_volume_is_a_block_device() {
     assert!(std::fs::read(&disk).unwrap().iter().any(|&b| b != 0));
     ctd.assert_gone("b1");
     // Without the annotation the error says what to add.
-    let out = ctd.run("b2", &[], "corten.test/blk:latest", &[]);
+    let out = ctd.run("b2", &[], &image, &[]);
     assert_ne!(out.status, 0);
     assert!(
         out.output().contains("io.corten.block.storage=PATH"),

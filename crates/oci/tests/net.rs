@@ -13,40 +13,16 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{build_image, engines_or_skip, ip, unikernel, ImageSpec, PodNet};
+use common::{engines_or_skip, ip, PodNet};
 use corten_testutil::kvm_or_skip;
 
 fn pod_answers_pings(ext: &str, tag: &str, net: u8) {
     let ctd = common::containerd(&format!("net{ext}"));
-    let uk = unikernel("net", ext);
-    let dest = format!("/net.{ext}");
-    let image = format!("corten.test/net-{ext}:latest");
-    build_image(
-        &ctd,
-        &ImageSpec {
-            name: &image,
-            files: &[(&uk, &dest)],
-            entrypoint: &[&dest],
-            cmd: &[],
-        },
-    );
+    let image = ctd.unikernel_image("net", ext, &[]);
     let pod = PodNet::new(tag, net);
-    let oci = common::oci();
     let with_ns = format!("network:{}", pod.netns_path());
     let id = format!("n{ext}");
-    let out = ctd.ctr(&[
-        "run",
-        "-d",
-        "--with-ns",
-        &with_ns,
-        "--runtime",
-        "io.containerd.runc.v2",
-        "--runc-binary",
-        oci.to_str().unwrap(),
-        &image,
-        &id,
-    ]);
-    assert_eq!(out.status, 0, "{}", out.output());
+    ctd.run_detached(&id, &["--with-ns", &with_ns], &image);
     let addr = format!("10.{net}.0.2");
     // The unikernel boots in milliseconds; give it a bounded while.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -72,14 +48,8 @@ fn pod_answers_pings(ext: &str, tag: &str, net: u8) {
     assert!(neigh.contains(&pod.pod_mac()), "{neigh}");
 
     assert_eq!(ctd.ctr(&["task", "kill", "-s", "SIGKILL", &id]).status, 0);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ctd.ctr(&["task", "ls"]).stdout.contains("STOPPED") {
-        assert!(Instant::now() < deadline, "task not stopped");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(ctd.ctr(&["task", "delete", &id]).status, 0);
-    assert_eq!(ctd.ctr(&["container", "delete", &id]).status, 0);
-    ctd.assert_gone(&id);
+    ctd.wait_stopped(&id, Duration::from_secs(20));
+    ctd.remove(&id);
     // Nothing left on the pod's side: no tap, no redirect on eth0.
     assert!(!ip(&["-n", &pod.pod, "link", "show", "ctap0"])
         .status
@@ -119,18 +89,9 @@ fn a_missing_pod_interface_is_a_clear_error() {
         return;
     }
     let ctd = common::containerd("nonet");
-    let uk = unikernel("net", "spt");
-    build_image(
-        &ctd,
-        &ImageSpec {
-            name: "corten.test/nonet:latest",
-            files: &[(&uk, "/net.spt")],
-            entrypoint: &["/net.spt"],
-            cmd: &[],
-        },
-    );
+    let image = ctd.unikernel_image("net", "spt", &[]);
     // A fresh network namespace (ctr's default) has no eth0.
-    let out = ctd.run("x1", &[], "corten.test/nonet:latest", &[]);
+    let out = ctd.run("x1", &[], &image, &[]);
     assert_ne!(out.status, 0);
     assert!(
         out.output().contains("pod interface \"eth0\""),

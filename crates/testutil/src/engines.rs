@@ -215,6 +215,118 @@ impl Containerd {
         self.ctr(&a)
     }
 
+    /// Imports test unikernel NAME.EXT as `corten.test/NAME-EXT:latest`,
+    /// the unikernel at `/NAME.EXT` its entrypoint and `cmd` its CMD;
+    /// returns the image's name.
+    pub fn unikernel_image(&self, name: &str, ext: &str, cmd: &[&str]) -> String {
+        let image = format!("corten.test/{name}-{ext}:latest");
+        let uk = unikernel(name, ext);
+        let dest = format!("/{name}.{ext}");
+        build_image(
+            self,
+            &ImageSpec {
+                name: &image,
+                files: &[(&uk, &dest)],
+                entrypoint: &[&dest],
+                cmd,
+            },
+        );
+        image
+    }
+
+    /// `ctr run -d` of `image` as `id` with corten-oci; must succeed.
+    pub fn run_detached(&self, id: &str, extra: &[&str], image: &str) {
+        let mut a = vec![
+            "run",
+            "-d",
+            "--runtime",
+            "io.containerd.runc.v2",
+            "--runc-binary",
+        ];
+        a.push(self.oci.to_str().unwrap());
+        a.extend_from_slice(extra);
+        a.push(image);
+        a.push(id);
+        let out = self.ctr(&a);
+        assert_eq!(out.status, 0, "ctr run -d {id}: {}", out.output());
+    }
+
+    /// Waits (bounded by `timeout`) until task `id` is stopped.
+    pub fn wait_stopped(&self, id: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let ls = self.ctr(&["task", "ls"]);
+            let stopped = ls
+                .stdout
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(id) && l.contains("STOPPED"));
+            if stopped {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "task {id} not stopped after {timeout:?}: {}",
+                ls.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Deletes stopped task `id` and its container, then checks nothing of
+    /// it is left.
+    pub fn remove(&self, id: &str) {
+        let del = self.ctr(&["task", "delete", id]);
+        assert_eq!(del.status, 0, "ctr task delete {id}: {}", del.output());
+        let out = self.ctr(&["container", "delete", id]);
+        assert_eq!(out.status, 0, "ctr container delete {id}: {}", out.output());
+        self.assert_gone(id);
+    }
+
+    /// `ctr run --rm` of `image` as `id`, started in the background: the
+    /// caller acts on the task, then waits for `ctr`'s exit status.
+    pub fn spawn_run(&self, id: &str, image: &str) -> Child {
+        Command::new("ctr")
+            .arg("--address")
+            .arg(self.address())
+            .args([
+                "-n",
+                &self.ns,
+                "run",
+                "--rm",
+                "--runtime",
+                "io.containerd.runc.v2",
+                "--runc-binary",
+            ])
+            .arg(&self.oci)
+            .args([image, id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits (bounded) until task `id` runs.
+    pub fn wait_running(&self, id: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let ls = self.ctr(&["task", "ls"]);
+            if ls
+                .stdout
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(id) && l.contains("RUNNING"))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "task {id} not running after {timeout:?}: {}",
+                ls.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The runtime's state directory of this namespace.
     pub fn runtime_root(&self) -> PathBuf {
         PathBuf::from("/run/containerd/runc").join(&self.ns)
