@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::process::eventually;
 use crate::{wait_with_timeout, workspace, Outcome, TempDir};
 
 /// Host programs the engine tests need (Debian packages: containerd,
@@ -96,19 +97,16 @@ impl Daemon {
             dir: dir.to_owned(),
             child: Some(child),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while d
-            .ctr("default", &["version"], Duration::from_secs(10))
-            .status
-            != 0
-        {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not come up: {}",
-                d.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        eventually(
+            Duration::from_secs(20),
+            Duration::from_millis(100),
+            || {
+                d.ctr("default", &["version"], Duration::from_secs(10))
+                    .status
+                    == 0
+            },
+            || format!("containerd did not come up: {}", d.log()),
+        );
         d
     }
 
@@ -253,23 +251,27 @@ impl Containerd {
 
     /// Waits (bounded by `timeout`) until task `id` is stopped.
     pub fn wait_stopped(&self, id: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let ls = self.ctr(&["task", "ls"]);
-            let stopped = ls
+        self.wait_task(id, "STOPPED", timeout);
+    }
+
+    /// Waits (bounded) until task `id` runs.
+    pub fn wait_running(&self, id: &str, timeout: Duration) {
+        self.wait_task(id, "RUNNING", timeout);
+    }
+
+    fn wait_task(&self, id: &str, status: &str, timeout: Duration) {
+        let is = || {
+            self.ctr(&["task", "ls"])
                 .stdout
                 .lines()
-                .any(|l| l.split_whitespace().next() == Some(id) && l.contains("STOPPED"));
-            if stopped {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "task {id} not stopped after {timeout:?}: {}",
-                ls.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                .any(|l| l.split_whitespace().next() == Some(id) && l.contains(status))
+        };
+        eventually(timeout, Duration::from_millis(50), is, || {
+            format!(
+                "task {id} not {status}: {}",
+                self.ctr(&["task", "ls"]).output()
+            )
+        });
     }
 
     /// Deletes stopped task `id` and its container, then checks nothing of
@@ -304,27 +306,6 @@ impl Containerd {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
-    }
-
-    /// Waits (bounded) until task `id` runs.
-    pub fn wait_running(&self, id: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let ls = self.ctr(&["task", "ls"]);
-            if ls
-                .stdout
-                .lines()
-                .any(|l| l.split_whitespace().next() == Some(id) && l.contains("RUNNING"))
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "task {id} not running after {timeout:?}: {}",
-                ls.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// The runtime's state directory of this namespace.

@@ -202,3 +202,18 @@ pub fn inherit_fd(cmd: &mut Command, fd: RawFd, target: RawFd) {
         })
     };
 }
+
+/// Polls `done` every `every` until it holds; after `timeout` fails the
+/// test with `why()` (the state that did not come).
+pub fn eventually(
+    timeout: Duration,
+    every: Duration,
+    mut done: impl FnMut() -> bool,
+    why: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "after {timeout:?}: {}", why());
+        std::thread::sleep(every);
+    }
+}
