@@ -215,6 +215,13 @@ pub fn prepare(l: &Layout<'_>) -> Result<(), OciError> {
     }
     let mut devices = vec!["null"];
     if l.kvm {
+        if !Path::new("/dev/kvm").exists() {
+            return Err(OciError::Image(
+                "an hvt unikernel needs /dev/kvm, which this host does not have (build the \
+                 unikernel for spt, or run it on a host with KVM)"
+                    .into(),
+            ));
+        }
         devices.push("kvm");
     }
     for d in devices {
