@@ -1,0 +1,422 @@
+//! `cargo xtask cross aarch64 --run`: boots Debian's arm64 kernel under
+//! qemu-system-aarch64 (TCG, with EL2 so KVM comes up inside) with an
+//! initramfs holding busybox, the aarch64 tenders, the unikernels and the
+//! test driver of [`cases`], and reads the driver's verdicts from the
+//! serial console, within time limits.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::build;
+use super::cases::{self, MARK};
+use super::cpio::Archive;
+use crate::deps::{self, Tool};
+use crate::guest::Target;
+use crate::toolchain::run;
+
+const QEMU: Tool = Tool {
+    command: "qemu-system-aarch64",
+    package: "qemu-system-arm",
+    why: "the aarch64 tenders and unikernels run in an emulated arm64 machine",
+};
+
+/// Debian's arm64 kernel (the metapackage names the current one) and a
+/// static busybox for the initramfs.
+const KERNEL_META: &str = "linux-image-arm64:arm64";
+const BUSYBOX: &str = "busybox-static:arm64";
+
+/// The kernel must reach the driver within this (it takes seconds).
+const BOOT_LIMIT: Duration = Duration::from_secs(90);
+/// The whole run, boot included.
+const RUN_LIMIT: Duration = Duration::from_secs(1500);
+
+/// One case's verdict as the driver printed it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub name: String,
+    pub passed: bool,
+    /// Why it failed (empty when it passed).
+    pub why: String,
+}
+
+/// What a run reported.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub verdicts: Vec<Verdict>,
+    /// The driver's own count, `(passed, failed)`.
+    pub summary: Option<(usize, usize)>,
+    pub duration: Duration,
+}
+
+/// Fetches what it needs, builds the initramfs, boots, and fails unless
+/// every case passed.
+pub fn run_cases(root: &Path) -> Result<Report, String> {
+    deps::ensure_tools(&[QEMU])?;
+    let cache = root.join("target/aarch64/qemu");
+    let (kernel, busybox) = fetch(&cache)?;
+    let initrd = cache.join("initramfs.cpio");
+    let image = initramfs(root, &busybox, &Target::ALL)?;
+    fs::write(&initrd, image).map_err(|e| format!("{}: {e}", initrd.display()))?;
+    let report = boot(&kernel, &initrd)?;
+    let failed = report.verdicts.iter().filter(|v| !v.passed).count();
+    let passed = report.verdicts.len() - failed;
+    match report.summary {
+        Some(s) if s == (passed, failed) => {}
+        Some((p, f)) => {
+            return Err(format!(
+                "the driver counted {p} passed, {f} failed, but printed {passed} PASS and \
+                 {failed} FAIL lines"
+            ))
+        }
+        None => return Err("the driver printed no summary line".into()),
+    }
+    if failed > 0 {
+        return Err(format!(
+            "{failed} of {} aarch64 cases failed:\n  {}",
+            report.verdicts.len(),
+            report
+                .verdicts
+                .iter()
+                .filter(|v| !v.passed)
+                .map(|v| format!("{} ({})", v.name, v.why))
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ));
+    }
+    Ok(report)
+}
+
+/// Downloads (once) and unpacks the kernel and busybox packages into
+/// `cache`; returns the kernel Image and the busybox binary.
+fn fetch(cache: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let kernel_pkg = current_kernel_package()?;
+    let unpacked = cache.join("root");
+    let image = find_kernel(&unpacked, &kernel_pkg);
+    let busybox = unpacked.join("bin/busybox");
+    if let (Some(image), true) = (&image, busybox.is_file()) {
+        return Ok((image.clone(), busybox));
+    }
+    let debs = cache.join("debs");
+    fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    let kernel_arch = format!("{kernel_pkg}:arm64");
+    for pkg in [kernel_arch.as_str(), BUSYBOX] {
+        eprintln!("xtask: downloading {pkg}");
+        run(
+            Command::new("apt-get")
+                .current_dir(&debs)
+                .args(["download", "-q", pkg]),
+            &format!("apt-get download {pkg}"),
+        )?;
+    }
+    let entries = fs::read_dir(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    for entry in entries.flatten() {
+        let deb = entry.path();
+        let name = deb.file_name().map(|n| n.to_string_lossy().into_owned());
+        let wanted = name.is_some_and(|n| {
+            n.ends_with("_arm64.deb")
+                && (n.starts_with(&format!("{kernel_pkg}_")) || n.starts_with("busybox-static_"))
+        });
+        if wanted {
+            run(
+                Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked),
+                &format!("dpkg-deb -x {}", deb.display()),
+            )?;
+        }
+    }
+    let image = find_kernel(&unpacked, &kernel_pkg)
+        .ok_or_else(|| format!("{kernel_pkg} holds no /boot/vmlinuz-*"))?;
+    if !busybox.is_file() {
+        return Err(format!("{BUSYBOX} holds no /bin/busybox"));
+    }
+    Ok((image, busybox))
+}
+
+/// `/boot/vmlinuz-VERSION` of `package` (linux-image-VERSION) under `dir`.
+fn find_kernel(dir: &Path, package: &str) -> Option<PathBuf> {
+    let version = package.strip_prefix("linux-image-")?;
+    let p = dir.join(format!("boot/vmlinuz-{version}"));
+    p.is_file().then_some(p)
+}
+
+/// The arm64 kernel package the metapackage depends on now, e.g.
+/// `linux-image-6.1.0-57-arm64`; adds the arm64 architecture to dpkg and
+/// refreshes the package lists when apt does not know it yet.
+fn current_kernel_package() -> Result<String, String> {
+    if let Some(p) = kernel_dependency()? {
+        return Ok(p);
+    }
+    eprintln!("xtask: adding the arm64 architecture to dpkg for the emulated machine's packages");
+    run(
+        Command::new("dpkg").args(["--add-architecture", "arm64"]),
+        "dpkg --add-architecture arm64",
+    )?;
+    run(
+        Command::new("apt-get").args(["update", "-q"]),
+        "apt-get update",
+    )?;
+    kernel_dependency()?.ok_or_else(|| {
+        format!("apt knows no {KERNEL_META}; is the Debian main archive in the sources?")
+    })
+}
+
+fn kernel_dependency() -> Result<Option<String>, String> {
+    let out = Command::new("apt-cache")
+        .args(["depends", KERNEL_META])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run apt-cache: {e}"))?;
+    Ok(parse_kernel_dependency(&String::from_utf8_lossy(
+        &out.stdout,
+    )))
+}
+
+/// The `Depends: linux-image-…` line of `apt-cache depends`.
+fn parse_kernel_dependency(text: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends: "))
+        .map(|d| d.trim_end_matches(":arm64"))
+        .find(|d| d.starts_with("linux-image-") && d.ends_with("-arm64"))
+        .map(str::to_owned)
+}
+
+/// The initramfs: busybox, the tenders, the unikernels, `/init`.
+fn initramfs(root: &Path, busybox: &Path, tenders: &[Target]) -> Result<Vec<u8>, String> {
+    let read = |p: &Path| {
+        fs::read(p).map_err(|e| {
+            format!(
+                "{}: {e}; run `cargo xtask cross aarch64` first",
+                p.display()
+            )
+        })
+    };
+    let mut a = Archive::default();
+    for d in [
+        "bin",
+        "corten",
+        cases::BIN.trim_start_matches('/'),
+        cases::UNIKERNELS.trim_start_matches('/'),
+    ] {
+        a.dir(d);
+    }
+    a.file("bin/busybox", 0o755, &read(busybox)?);
+    a.symlink("bin/sh", "busybox");
+    for name in build::BINARIES {
+        let p = build::bin_dir(root).join(name);
+        a.file(
+            &format!("{}/{name}", cases::BIN.trim_start_matches('/')),
+            0o755,
+            &read(&p)?,
+        );
+    }
+    let dir = build::unikernel_dir(root);
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .map_err(|e| {
+            format!(
+                "{}: {e}; run `cargo xtask cross aarch64` first",
+                dir.display()
+            )
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    names.sort();
+    for p in names {
+        if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
+            let to = format!("{}/{name}", cases::UNIKERNELS.trim_start_matches('/'));
+            a.file(&to, 0o644, &read(&p)?);
+        }
+    }
+    a.file("init", 0o755, cases::driver(tenders).as_bytes());
+    Ok(a.finish())
+}
+
+/// The qemu command line (see docs/cross.md for why each option).
+fn qemu_command(kernel: &Path, initrd: &Path) -> Command {
+    let mut c = Command::new(QEMU.command);
+    c.args([
+        "-machine",
+        "virt,virtualization=on,gic-version=3",
+        "-cpu",
+        "max,pauth-impdef=on",
+        "-smp",
+        "2",
+        "-m",
+        "6144",
+        "-nographic",
+        "-nic",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+        "-kernel",
+    ])
+    .arg(kernel)
+    .arg("-initrd")
+    .arg(initrd)
+    .args(["-append", "console=ttyAMA0 quiet panic=-1"]);
+    c
+}
+
+/// Boots and collects the verdicts, killing qemu at the time limits.
+fn boot(kernel: &Path, initrd: &Path) -> Result<Report, String> {
+    let start = Instant::now();
+    let mut child = qemu_command(kernel, initrd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", QEMU.command))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("qemu's standard output was not captured")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+            if tx
+                .send(String::from_utf8_lossy(&line).trim_end().to_owned())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut report = Report::default();
+    let mut began = false;
+    let outcome = loop {
+        let limit = if began { RUN_LIMIT } else { BOOT_LIMIT };
+        let Some(left) = limit.checked_sub(start.elapsed()) else {
+            break Err(if began {
+                format!(
+                    "the aarch64 run did not finish within {} s",
+                    RUN_LIMIT.as_secs()
+                )
+            } else {
+                format!(
+                    "the arm64 kernel did not reach the test driver within {} s",
+                    BOOT_LIMIT.as_secs()
+                )
+            });
+        };
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                println!("{line}");
+                match parse_line(&line) {
+                    Some(Line::Begin) => began = true,
+                    Some(Line::Verdict(v)) => report.verdicts.push(v),
+                    Some(Line::Summary(p, f)) => {
+                        report.summary = Some((p, f));
+                        break Ok(());
+                    }
+                    None => {}
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break Err(if began {
+                    "qemu ended before the driver's summary line".into()
+                } else {
+                    "qemu ended before the arm64 kernel reached the test driver".into()
+                })
+            }
+        }
+    };
+    // After the summary the driver powers off; give it a moment, then
+    // make sure qemu is gone either way.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while outcome.is_ok() && Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !matches!(child.try_wait(), Ok(Some(_))) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    report.duration = start.elapsed();
+    outcome.map(|()| report)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    Begin,
+    Verdict(Verdict),
+    Summary(usize, usize),
+}
+
+/// One of the driver's lines (behind [`MARK`]), else `None`.
+fn parse_line(line: &str) -> Option<Line> {
+    let rest = line.split_once(MARK)?.1.trim();
+    let (word, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    match word {
+        "BEGIN" => Some(Line::Begin),
+        "PASS" | "FAIL" => {
+            let (name, why) = rest.split_once(' ').unwrap_or((rest, ""));
+            Some(Line::Verdict(Verdict {
+                name: name.to_owned(),
+                passed: word == "PASS",
+                why: why.trim_start_matches('(').trim_end_matches(')').to_owned(),
+            }))
+        }
+        "SUMMARY" => {
+            let mut n = rest.split_whitespace().filter_map(|kv| kv.split_once('='));
+            let passed = n.next().filter(|(k, _)| *k == "passed")?.1.parse().ok()?;
+            let failed = n.next().filter(|(k, _)| *k == "failed")?.1.parse().ok()?;
+            Some(Line::Summary(passed, failed))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_drivers_lines() {
+        assert_eq!(
+            parse_line("corten-cross: BEGIN aarch64 6.1.0"),
+            Some(Line::Begin)
+        );
+        assert_eq!(
+            parse_line("\rcorten-cross: PASS spt/hello"),
+            Some(Line::Verdict(Verdict {
+                name: "spt/hello".into(),
+                passed: true,
+                why: String::new()
+            }))
+        );
+        assert_eq!(
+            parse_line("corten-cross: FAIL hvt/xnow (status 255, expected 1)"),
+            Some(Line::Verdict(Verdict {
+                name: "hvt/xnow".into(),
+                passed: false,
+                why: "status 255, expected 1".into()
+            }))
+        );
+        assert_eq!(
+            parse_line("corten-cross: SUMMARY passed=40 failed=2"),
+            Some(Line::Summary(40, 2))
+        );
+        assert_eq!(parse_line("corten-cross: SUMMARY failed=2"), None);
+        assert_eq!(parse_line("[    1.0] random kernel line"), None);
+    }
+
+    #[test]
+    fn finds_the_kernel_the_metapackage_names() {
+        let text = "linux-image-arm64:arm64\n  Depends: linux-image-6.1.0-57-arm64:arm64\n";
+        assert_eq!(
+            parse_kernel_dependency(text).as_deref(),
+            Some("linux-image-6.1.0-57-arm64")
+        );
+        assert_eq!(parse_kernel_dependency("nothing\n"), None);
+    }
+}
