@@ -282,12 +282,20 @@ pub fn register_dump(vcpu: &VcpuFd) -> String {
     s
 }
 
-/// The guest's trap frame (halt cookie), as text: the first words.
+/// The guest's trap frame (the halt cookie of a guest exception, in
+/// Corten's runtime layout), as text.
 pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, _view: RegisterView<'_>) -> Option<String> {
-    let words = mem.read::<[u64; 4]>(cookie).ok()?;
+    let t = mem.read::<abi::TrapFrame>(cookie).ok()?;
     Some(format!(
-        "guest trap frame at {cookie:#x}: {:#x} {:#x} {:#x} {:#x}",
-        words[0], words[1], words[2], words[3]
+        "guest trap frame: pc={:#x} lr={:#x} fp={:#x} esr={:#x} (class {:#x}) far={:#x} \
+         spsr={:#x}",
+        t.elr,
+        t.x[30],
+        t.x[29],
+        t.esr,
+        (t.esr >> 26) & 0x3f,
+        t.far,
+        t.spsr
     ))
 }
 
