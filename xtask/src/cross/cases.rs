@@ -14,6 +14,9 @@ use crate::guest::Target;
 pub const BIN: &str = "/corten/bin";
 pub const UNIKERNELS: &str = "/corten/unikernels";
 
+/// Where the initramfs holds the kernel's tun module (for taps).
+pub const TUN_MODULE: &str = "/corten/tun.ko";
+
 /// Prefix of every line the host reads.
 pub const MARK: &str = "corten-cross:";
 
@@ -62,14 +65,38 @@ const fn tender_error(phrase: &'static str) -> Expect {
 const SIGSEGV: i32 = 128 + 11;
 const SIGSYS: i32 = 128 + 31;
 
-/// One run of a tender.
+/// How the driver runs a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How {
+    /// Runs the program to its end.
+    Run,
+    /// Starts the tender, sends `count` echo requests (busybox `ping -A`)
+    /// to each of `to` at once, then waits for the tender's end. Every
+    /// request must get its reply.
+    Ping { count: u32, to: &'static str },
+    /// Runs the tender with `--dumpcore=/tmp/cores`; the core it writes
+    /// there must be an ELF core file whose pc lies in the unikernel's
+    /// image.
+    Core,
+}
+
+/// One run of a program (a tender unless [`program`](Self::program) says
+/// otherwise).
 #[derive(Debug, Clone)]
 pub struct Case {
-    pub name: &'static str,
-    /// Shell words after the tender's path; `@` stands for the unikernel
-    /// directory (`@/hello` is hello built for this case's tender).
+    pub name: String,
+    /// Shell words after the program's path; `@` stands for the
+    /// unikernel directory (`@/hello` is hello built for this case's
+    /// tender).
     pub args: String,
     pub expect: Expect,
+    pub how: How,
+    /// Shell commands run first (e.g. creating a tap).
+    pub setup: String,
+    /// `NAME=VALUE` words for the program's environment.
+    pub env: &'static str,
+    /// Another program of [`BIN`] than the case's tender.
+    pub program: Option<&'static str>,
 }
 
 /// The tender's file name.
@@ -98,18 +125,33 @@ pub const FILES: [(&str, u64); 5] = [
     ("/tmp/empty.img", 0),
 ];
 
+/// mft_maxdevices: the most block devices a manifest holds, each on its
+/// own 4 KiB file `/tmp/max/storageN.img` (the driver creates them).
+pub const MAX_DEVICES: usize = 63;
+
+/// The `--net-mac` of the guest's interface `i` (as the x86_64 suite).
+fn mac(i: usize) -> String {
+    format!("02:00:00:c0:de:{i:02x}")
+}
+
 /// Every case for tender `t`, in the order they run.
 pub fn cases(t: Target) -> Vec<Case> {
     let mem = suite_mem(t);
     let ext = t.name();
-    let mut v = Vec::new();
-    let mut case = |name: &'static str, args: String, expect: Expect| {
+    let mut v: Vec<Case> = Vec::new();
+    let expand = |args: String| {
+        args.replace("@/", &format!("{UNIKERNELS}/"))
+            .replace("{ext}", ext)
+    };
+    let mut case = |name: &str, args: String, expect: Expect| {
         v.push(Case {
-            name,
-            args: args
-                .replace("@/", &format!("{UNIKERNELS}/"))
-                .replace("{ext}", ext),
+            name: name.to_owned(),
+            args: expand(args),
             expect,
+            how: How::Run,
+            setup: String::new(),
+            env: "",
+            program: None,
         })
     };
     let plain = |uk: &str, args: &str| format!("{mem} -- @/{uk}.{{ext}} {args}");
@@ -226,14 +268,218 @@ pub fn cases(t: Target) -> Vec<Case> {
         "--frobnicate @/blk.{ext}".to_owned(),
         tender_error("Invalid option: `--frobnicate'"),
     );
+    case(
+        "device_attached_twice",
+        format!("{mem} {blk} {blk} @/blk.{{ext}}"),
+        tender_error("Device 'storage' is attached twice"),
+    );
+    case(
+        "device_wrong_kind",
+        format!("{mem} {blk} --net:storage=tap0 @/blk.{{ext}}"),
+        tender_error("Resource not declared in manifest: 'storage'"),
+    );
+    case(
+        "device_missing_file",
+        format!("{mem} --block:storage=/tmp/nonexistent.img @/blk.{{ext}}"),
+        tender_error("Could not open block device"),
+    );
+    case(
+        "cmdline_too_long",
+        format!("{blk} {mem} @/blk.{{ext}} {}", "x".repeat(8192)),
+        tender_error("Guest command line too long (max=8191 characters)"),
+    );
+    case(
+        "mem_too_small",
+        format!("{blk} --mem=1 @/blk.{{ext}}"),
+        match t {
+            Target::Spt => tender_error("past guest memory"),
+            // hvt rounds --mem up to its 2 MiB blocks, where blk fits.
+            Target::Hvt => success(),
+        },
+    );
+    let devices: Vec<String> = (0..MAX_DEVICES)
+        .map(|i| format!("--block:storage{i}=/tmp/max/storage{i}.img"))
+        .collect();
+    case(
+        "mft_maxdevices",
+        format!("{mem} {} -- @/mft_maxdevices.{{ext}}", devices.join(" ")),
+        success(),
+    );
     match t {
         Target::Spt => {
             case("wnox", plain("wnox", ""), status(SIGSEGV));
             case("seccomp", plain("seccomp", ""), status(SIGSYS));
+            case(
+                "x_exec_heap",
+                format!("{mem} --x-exec-heap -- @/hello.spt Hello_Solo5"),
+                Expect {
+                    stderr: Some("WARNING: The use of --x-exec-heap is dangerous"),
+                    ..success()
+                },
+            );
+            case(
+                "huge_mem",
+                "--mem=67108864 @/hello.spt".into(),
+                tender_error("Error allocating guest memory"),
+            );
         }
         Target::Hvt => {}
     }
+    v.extend(net_cases(t, mem).into_iter().map(|mut c| {
+        c.args = expand(c.args);
+        c
+    }));
+    if t == Target::Hvt {
+        for name in ["abort", "exception"] {
+            v.push(Case {
+                name: format!("dumpcore_{name}"),
+                args: expand(format!("{mem} --dumpcore=/tmp/cores -- @/{name}.hvt")),
+                expect: Expect {
+                    stderr: Some("core.solo5-hvt."),
+                    ..status(255)
+                },
+                how: How::Core,
+                setup: "rm -rf /tmp/cores; mkdir -p /tmp/cores".into(),
+                env: "",
+                program: None,
+            });
+        }
+    }
     v
+}
+
+/// The network cases: taps in the emulated machine (no namespace needed:
+/// the whole machine is the test's), the guest answering pings.
+fn net_cases(t: Target, mem: &str) -> Vec<Case> {
+    let net = |i: usize| format!("--net:service{i}=tap10{i} --net-mac:service{i}={}", mac(i));
+    let base = |name: &str, args: String, expect: Expect, how: How, setup: &str| Case {
+        name: name.to_owned(),
+        args,
+        expect,
+        how,
+        setup: setup.to_owned(),
+        env: "",
+        program: None,
+    };
+    let ping = |count, to| How::Ping { count, to };
+    let mut v = vec![
+        base(
+            "net",
+            format!("{mem} {} -- @/net.{{ext}} limit=1000", net(0)),
+            success(),
+            ping(1000, "10.0.0.2"),
+            "tap tap100 10.0.0.1/24",
+        ),
+        base(
+            "net_2if",
+            format!(
+                "{mem} {} {} -- @/net_2if.{{ext}} limit=1000",
+                net(0),
+                net(1)
+            ),
+            success(),
+            ping(500, "10.0.0.2 10.1.0.2"),
+            "tap tap100 10.0.0.1/24; tap tap101 10.1.0.1/24",
+        ),
+        base(
+            "net_mtu",
+            format!("{mem} --net:service0=tap102 -- @/net_mtu.{{ext}}"),
+            Expect {
+                stdout: Some("MTU is 9000"),
+                ..success()
+            },
+            How::Run,
+            "tap tap102 10.2.0.1/24 9000",
+        ),
+        base(
+            "net_no_such_interface",
+            format!("{mem} --net:service0=tap109 -- @/net.{{ext}}"),
+            tender_error("no such interface"),
+            How::Run,
+            "",
+        ),
+        base(
+            "net_interface_down",
+            format!("{mem} --net:service0=tap108 -- @/net.{{ext}}"),
+            tender_error("interface is down"),
+            How::Run,
+            "tunctl -d tap108 > /dev/null 2>&1; tunctl -t tap108 > /dev/null",
+        ),
+        base(
+            "net_fd_not_open",
+            format!("{mem} --net:service0=@77 -- @/net.{{ext}}"),
+            tender_error("descriptor 77 is not open"),
+            How::Run,
+            "",
+        ),
+        base(
+            "net_mac_only",
+            format!("{mem} --net-mac:service0=02:00:00:00:00:01 -- @/net.{{ext}}"),
+            tender_error("declared but not attached"),
+            How::Run,
+            "",
+        ),
+    ];
+    if t == Target::Hvt {
+        // The shared ring, offered explicitly (`auto` offers it only with
+        // more than one CPU); the statistics show how the guest did I/O.
+        for (name, ring, expect) in [
+            ("net_ring", "on", "writes, "),
+            ("net_hypercalls", "off", "net_write="),
+        ] {
+            let mut c = base(
+                name,
+                format!(
+                    "{mem} --net-ring={ring} {} -- @/net.hvt --corten:net-ring limit=1000",
+                    net(0)
+                ),
+                Expect {
+                    stderr: Some(expect),
+                    ..success()
+                },
+                ping(1000, "10.0.0.2"),
+                "tap tap100 10.0.0.1/24",
+            );
+            c.env = "CORTEN_HVT_STATS=1";
+            if ring == "off" {
+                c.expect.absent = Some("net ring: ");
+            }
+            v.push(c);
+        }
+    }
+    v
+}
+
+/// corten-elftool on the aarch64 unikernels.
+pub fn elftool_cases() -> Vec<Case> {
+    let run = |name: &str, args: String, expect: Expect| Case {
+        name: name.to_owned(),
+        args,
+        expect,
+        how: How::Run,
+        setup: String::new(),
+        env: "",
+        program: Some("corten-elftool"),
+    };
+    vec![
+        run(
+            "query_abi",
+            format!("query-abi {UNIKERNELS}/hello.hvt"),
+            Expect {
+                stdout: Some("\"target\": \"hvt\""),
+                ..status(0)
+            },
+        ),
+        run(
+            "query_manifest",
+            format!("query-manifest {UNIKERNELS}/blk.spt"),
+            Expect {
+                stdout: Some("\"name\": \"storage\""),
+                ..status(0)
+            },
+        ),
+        run("not_an_elf", "query-abi /init".into(), status(1)),
+    ]
 }
 
 /// The hostile unikernels and their `--block` options (the driver reads
@@ -252,11 +498,51 @@ fn opt(s: Option<&str>) -> String {
     quote(s.unwrap_or(""))
 }
 
+/// The driver's line for case `c` of group `group`, run by `program`.
+fn case_line(group: &str, program: &str, c: &Case) -> String {
+    let e = &c.expect;
+    let mut s = String::new();
+    if !c.setup.is_empty() {
+        s += &format!("{}\n", c.setup);
+    }
+    let head = format!(
+        "{} {} {} {} {}",
+        quote(&format!("{group}/{}", c.name)),
+        e.status,
+        opt(e.stdout),
+        opt(e.stderr),
+        opt(e.absent),
+    );
+    let program = match c.program {
+        Some(p) => format!("{BIN}/{p}"),
+        None => program.to_owned(),
+    };
+    let command = if c.env.is_empty() {
+        format!("{program} {}", c.args)
+    } else {
+        format!("env {} {program} {}", c.env, c.args)
+    };
+    s += &match &c.how {
+        How::Run => format!("check {head} {command}\n"),
+        How::Ping { count, to } => format!("pings {head} {count} {} {command}\n", quote(to)),
+        How::Core => format!("core {head} {command}\n"),
+    };
+    s
+}
+
 /// The test driver, run by busybox as `/init` with `tenders` selected.
 pub fn driver(tenders: &[Target]) -> String {
     let mut s = String::from(DRIVER_HEAD);
     for (path, len) in FILES {
         s += &format!("mkfile {path} {len}\n");
+    }
+    s += &format!(
+        "mkdir -p /tmp/max; i=0; while [ $i -lt {MAX_DEVICES} ]; do \
+         mkfile /tmp/max/storage$i.img 4096; i=$((i+1)); done\n"
+    );
+    s += &format!("insmod {TUN_MODULE} || echo \"$M tun.ko did not load\"\n");
+    for c in elftool_cases() {
+        s += &case_line("elftool", "", &c);
     }
     for &t in tenders {
         let tender = format!("{BIN}/{}", tender_name(t));
@@ -267,17 +553,9 @@ pub fn driver(tenders: &[Target]) -> String {
             );
         }
         for c in cases(t) {
-            let e = &c.expect;
-            s += &format!(
-                "check {} {} {} {} {} {tender} {}\n",
-                quote(&format!("{}/{}", t.name(), c.name)),
-                e.status,
-                opt(e.stdout),
-                opt(e.stderr),
-                opt(e.absent),
-                c.args
-            );
+            s += &case_line(t.name(), &tender, &c);
         }
+
         for (uk, dev) in HOSTILE {
             s += &format!(
                 "hostile {} {tender} {} {UNIKERNELS}/{uk}.{}\n",
@@ -320,15 +598,95 @@ report() {
     cat /tmp/out /tmp/err | head -n 15 | sed 's/^/    | /'
   fi
 }
-# check NAME STATUS STDOUT STDERR ABSENT TENDER ARGS...
+# judge STATUS WANT STDOUT STDERR ABSENT: why the run in /tmp/out and
+# /tmp/err that ended with STATUS is not as expected ("" if it is).
+judge() {
+  st=$1; want=$2; out=$3; err=$4; absent=$5
+  if [ "$st" -ne "$want" ]; then
+    echo "status $st, expected $want"
+  elif [ -n "$out" ] && ! grep -qF -- "$out" /tmp/out; then
+    echo "no '$out' in stdout"
+  elif [ -n "$err" ] && ! grep -qF -- "$err" /tmp/err; then
+    echo "no '$err' in stderr"
+  elif [ -n "$absent" ] && cat /tmp/out /tmp/err | grep -qF -- "$absent"; then
+    echo "'$absent' in the output"
+  fi
+}
+# check NAME STATUS STDOUT STDERR ABSENT PROGRAM ARGS...
 check() {
   name=$1; want=$2; out=$3; err=$4; absent=$5; shift 5
   runit "$@"; st=$?
-  why=""
-  [ "$st" -eq "$want" ] || why="status $st, expected $want"
-  [ -z "$why" ] && [ -n "$out" ] && ! grep -qF -- "$out" /tmp/out && why="no '$out' in stdout"
-  [ -z "$why" ] && [ -n "$err" ] && ! grep -qF -- "$err" /tmp/err && why="no '$err' in stderr"
-  [ -z "$why" ] && [ -n "$absent" ] && cat /tmp/out /tmp/err | grep -qF -- "$absent" && why="'$absent' in the output"
+  report "$name" "$(judge "$st" "$want" "$out" "$err" "$absent")"
+}
+# tap NAME ADDRESS [MTU]: a fresh tap, up, with ADDRESS.
+# (busybox ip has no tuntap; its tunctl makes persistent taps.)
+tap() {
+  tunctl -d "$1" > /dev/null 2>&1
+  { tunctl -t "$1" > /dev/null && ip addr add "$2" dev "$1" && ip link set "$1" up; } \
+    || echo "$M tap $1 could not be made"
+  [ -z "$3" ] || ip link set "$1" mtu "$3"
+}
+# carrier IFACE: waits up to 10 s for IFACE's carrier (the tender has
+# attached the tap).
+carrier() {
+  i=0
+  while [ "$(cat /sys/class/net/$1/carrier 2>/dev/null)" != 1 ] && [ $i -lt 200 ]; do
+    i=$((i+1)); sleep 0.05
+  done
+}
+# pings NAME STATUS STDOUT STDERR ABSENT COUNT DESTINATIONS PROGRAM ARGS...
+# Destination 10.N.0.2 is behind tap10N.
+pings() {
+  name=$1; want=$2; out=$3; err=$4; absent=$5; count=$6; to=$7; shift 7
+  timeout -s KILL 120 "$@" > /tmp/out 2> /tmp/err &
+  tender=$!
+  pids=""
+  for d in $to; do
+    n=${d#10.}; n=${n%%.*}
+    carrier tap10$n
+    ping -A -q -c "$count" -w 100 "$d" > /tmp/ping.$d 2>&1 &
+    pids="$pids $!"
+  done
+  wait $tender; st=$?
+  # The guest answered before it exited: give the pingers a moment to
+  # read the last replies, then stop them (SIGINT: they print their
+  # statistics), so a guest that ended early costs no ping deadline.
+  i=0
+  for p in $pids; do
+    while kill -0 $p 2>/dev/null && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done
+    kill -INT $p 2>/dev/null; wait $p
+  done
+  why=$(judge "$st" "$want" "$out" "$err" "$absent")
+  for d in $to; do
+    if [ -z "$why" ] && ! grep -q "$count packets transmitted, $count packets received" /tmp/ping.$d; then
+      why="pings to $d: $(grep transmitted /tmp/ping.$d || head -n 2 /tmp/ping.$d)"
+    fi
+  done
+  report "$name" "$why"
+}
+# core NAME STATUS STDOUT STDERR ABSENT PROGRAM ARGS...: as check, and the
+# core file in /tmp/cores is an ELF core whose pc (NT_PRSTATUS pr_reg
+# index 32, after the ELF header, two program headers and the note
+# header) lies in the unikernel's image.
+core() {
+  name=$1; want=$2; out=$3; err=$4; absent=$5; shift 5
+  runit "$@"; st=$?
+  why=$(judge "$st" "$want" "$out" "$err" "$absent")
+  file=$(ls /tmp/cores/core.solo5-hvt.* 2>/dev/null | head -n 1)
+  if [ -z "$why" ]; then
+    if [ -z "$file" ] || [ ! -f "$file" ]; then
+      why="no core file in /tmp/cores"
+    elif [ "$(head -c 4 "$file" | tail -c 3)" != ELF ]; then
+      why="$file is no ELF file"
+    elif [ "$(od -An -tu2 -j16 -N2 "$file" | tr -d ' ')" != 4 ]; then
+      why="$file is not ET_CORE"
+    else
+      pc=$(od -An -tx8 -j$((64 + 2 * 56 + 20 + 112 + 32 * 8)) -N8 "$file" | tr -d ' ')
+      if [ $((0x$pc)) -lt $((0x100000)) ] || [ $((0x$pc)) -ge $((0x10000000)) ]; then
+        why="pc 0x$pc outside the image"
+      fi
+    fi
+  fi
   report "$name" "$why"
 }
 # hostile KIND TENDER DEVICE KERNEL: every case the unikernel lists,
@@ -392,8 +750,9 @@ mod tests {
             format!("--mem=2 -- {UNIKERNELS}/hello.spt Hello_Solo5")
         );
         let hvt = cases(Target::Hvt);
+        assert!(hvt.iter().any(|c| c.how == How::Core));
         assert!(hvt.iter().all(|c| !c.args.contains(".spt")));
-        assert!(hvt.iter().all(|c| !c.args.contains('@')));
+        assert!(hvt.iter().all(|c| !c.args.contains("@/")));
         let xnow = hvt.iter().find(|c| c.name == "xnow").unwrap();
         assert_eq!(xnow.expect.status, 1);
     }

@@ -57,11 +57,11 @@ pub struct Report {
 pub fn run_cases(root: &Path) -> Result<Report, String> {
     deps::ensure_tools(&[QEMU])?;
     let cache = root.join("target/aarch64/qemu");
-    let (kernel, busybox) = fetch(&cache)?;
+    let machine = fetch(&cache)?;
     let initrd = cache.join("initramfs.cpio");
-    let image = initramfs(root, &busybox, &Target::ALL)?;
+    let image = initramfs(root, &machine, &Target::ALL)?;
     fs::write(&initrd, image).map_err(|e| format!("{}: {e}", initrd.display()))?;
-    let report = boot(&kernel, &initrd)?;
+    let report = boot(&machine.kernel, &initrd)?;
     let failed = report.verdicts.iter().filter(|v| !v.passed).count();
     let passed = report.verdicts.len() - failed;
     match report.summary {
@@ -90,15 +90,21 @@ pub fn run_cases(root: &Path) -> Result<Report, String> {
     Ok(report)
 }
 
+/// What the emulated machine boots: files of Debian's arm64 packages.
+struct Machine {
+    kernel: PathBuf,
+    busybox: PathBuf,
+    /// The kernel's tun module (taps), built as a module in Debian.
+    tun_module: PathBuf,
+}
+
 /// Downloads (once) and unpacks the kernel and busybox packages into
-/// `cache`; returns the kernel Image and the busybox binary.
-fn fetch(cache: &Path) -> Result<(PathBuf, PathBuf), String> {
+/// `cache`.
+fn fetch(cache: &Path) -> Result<Machine, String> {
     let kernel_pkg = current_kernel_package()?;
     let unpacked = cache.join("root");
-    let image = find_kernel(&unpacked, &kernel_pkg);
-    let busybox = unpacked.join("bin/busybox");
-    if let (Some(image), true) = (&image, busybox.is_file()) {
-        return Ok((image.clone(), busybox));
+    if let Some(m) = machine(&unpacked, &kernel_pkg) {
+        return Ok(m);
     }
     let debs = cache.join("debs");
     fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
@@ -127,19 +133,28 @@ fn fetch(cache: &Path) -> Result<(PathBuf, PathBuf), String> {
             )?;
         }
     }
-    let image = find_kernel(&unpacked, &kernel_pkg)
-        .ok_or_else(|| format!("{kernel_pkg} holds no /boot/vmlinuz-*"))?;
-    if !busybox.is_file() {
-        return Err(format!("{BUSYBOX} holds no /bin/busybox"));
-    }
-    Ok((image, busybox))
+    machine(&unpacked, &kernel_pkg).ok_or_else(|| {
+        format!(
+            "{} lacks boot/vmlinuz-*, lib/modules/*/kernel/drivers/net/tun.ko or bin/busybox \
+             after unpacking {kernel_pkg} and {BUSYBOX}",
+            unpacked.display()
+        )
+    })
 }
 
-/// `/boot/vmlinuz-VERSION` of `package` (linux-image-VERSION) under `dir`.
-fn find_kernel(dir: &Path, package: &str) -> Option<PathBuf> {
+/// The [`Machine`] of kernel `package` (linux-image-VERSION) unpacked
+/// under `dir`, if all of it is there.
+fn machine(dir: &Path, package: &str) -> Option<Machine> {
     let version = package.strip_prefix("linux-image-")?;
-    let p = dir.join(format!("boot/vmlinuz-{version}"));
-    p.is_file().then_some(p)
+    let m = Machine {
+        kernel: dir.join(format!("boot/vmlinuz-{version}")),
+        busybox: dir.join("bin/busybox"),
+        tun_module: dir.join(format!("lib/modules/{version}/kernel/drivers/net/tun.ko")),
+    };
+    [&m.kernel, &m.busybox, &m.tun_module]
+        .iter()
+        .all(|p| p.is_file())
+        .then_some(m)
 }
 
 /// The arm64 kernel package the metapackage depends on now, e.g.
@@ -184,7 +199,8 @@ fn parse_kernel_dependency(text: &str) -> Option<String> {
 }
 
 /// The initramfs: busybox, the tenders, the unikernels, `/init`.
-fn initramfs(root: &Path, busybox: &Path, tenders: &[Target]) -> Result<Vec<u8>, String> {
+fn initramfs(root: &Path, m: &Machine, tenders: &[Target]) -> Result<Vec<u8>, String> {
+    let (busybox, tun_module) = (m.busybox.as_path(), m.tun_module.as_path());
     let read = |p: &Path| {
         fs::read(p).map_err(|e| {
             format!(
@@ -231,6 +247,11 @@ fn initramfs(root: &Path, busybox: &Path, tenders: &[Target]) -> Result<Vec<u8>,
             a.file(&to, 0o644, &read(&p)?);
         }
     }
+    a.file(
+        cases::TUN_MODULE.trim_start_matches('/'),
+        0o644,
+        &read(tun_module)?,
+    );
     a.file("init", 0o755, cases::driver(tenders).as_bytes());
     Ok(a.finish())
 }
