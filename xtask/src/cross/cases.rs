@@ -682,8 +682,13 @@ core() {
       why="$file is not ET_CORE"
     else
       pc=$(od -An -tx8 -j$((64 + 2 * 56 + 20 + 112 + 32 * 8)) -N8 "$file" | tr -d ' ')
+      # After an exception the core holds the faulting pc the guest
+      # reported ("trap: ... pc=0x..."), not the handler's.
+      fault=$(sed -n 's/.*trap: .* pc=0x\([0-9a-f]*\).*/\1/p' /tmp/out | head -n 1)
       if [ $((0x$pc)) -lt $((0x100000)) ] || [ $((0x$pc)) -ge $((0x10000000)) ]; then
         why="pc 0x$pc outside the image"
+      elif [ -n "$fault" ] && [ $((0x$pc)) -ne $((0x$fault)) ]; then
+        why="pc 0x$pc in the core, but the guest faulted at 0x$fault"
       fi
     fi
   fi

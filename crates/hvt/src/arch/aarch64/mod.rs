@@ -6,7 +6,7 @@ pub mod layout;
 use std::fmt::Write as _;
 
 use corten_abi::hvt::aarch64 as abi;
-use corten_abi::hvt::HVT_HYPERCALL_MAX;
+use corten_abi::hvt::{HVT_HALT_COOKIE_MAX, HVT_HYPERCALL_MAX};
 use kvm_bindings::{
     kvm_vcpu_init, KVM_REG_ARM64, KVM_REG_ARM64_SYSREG, KVM_REG_ARM_CORE, KVM_REG_SIZE_U64,
 };
@@ -305,28 +305,63 @@ pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, _view: RegisterView<'_>) 
 pub struct RegisterView<'a>(std::marker::PhantomData<&'a ()>);
 
 /// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
-/// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112.
+/// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112. After a
+/// guest exception (a cookie holding Corten's trap frame) the registers
+/// are the ones the exception interrupted, so the core points at the
+/// faulting instruction, not at the handler's HALT.
 pub fn core_prstatus(
     vcpu: &VcpuFd,
-    _mem: &GuestMemory,
-    _cookie: Option<u64>,
+    mem: &GuestMemory,
+    cookie: Option<u64>,
     _view: RegisterView<'_>,
 ) -> Vec<u8> {
-    let regs = (0..34u64).map(|i| {
-        let id = match i {
-            31 => REG_SP_EL1,
-            32 => REG_PC,
-            33 => REG_PSTATE,
-            n => core_reg(n * 8),
-        };
-        get(vcpu, id).unwrap_or(0)
-    });
+    let mut regs: Vec<u64> = (0..34u64)
+        .map(|i| {
+            let id = match i {
+                31 => REG_SP_EL1,
+                32 => REG_PC,
+                33 => REG_PSTATE,
+                n => core_reg(n * 8),
+            };
+            get(vcpu, id).unwrap_or(0)
+        })
+        .collect();
+    if let Some((c, frame)) = cookie.and_then(|c| Some((c, mem.read::<abi::TrapFrame>(c).ok()?))) {
+        interrupted_registers(&mut regs, c, &frame);
+    }
     super::prstatus(392, regs)
+}
+
+/// Replaces `regs` (x0..x30, sp, pc, pstate) with those of the trap frame
+/// at `cookie`. The guest's entry code took the exception on SP_EL1 and
+/// reserved the cookie's 512 bytes below the interrupted stack pointer.
+fn interrupted_registers(regs: &mut [u64], cookie: u64, frame: &abi::TrapFrame) {
+    let sp = cookie.wrapping_add(HVT_HALT_COOKIE_MAX as u64);
+    let values = frame.x.iter().copied().chain([sp, frame.elr, frame.spsr]);
+    for (slot, value) in regs.iter_mut().zip(values) {
+        *slot = value;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trap_frame_gives_the_interrupted_registers() {
+        let mut frame = abi::TrapFrame::default();
+        for (i, x) in frame.x.iter_mut().enumerate() {
+            *x = i as u64;
+        }
+        frame.elr = 0x10_1904;
+        frame.spsr = 0x3c5;
+        let mut regs = vec![u64::MAX; 34];
+        interrupted_registers(&mut regs, 0xffff_f000, &frame);
+        assert_eq!(regs[..31], frame.x);
+        assert_eq!(regs[31], 0xffff_f200); // sp: above the 512 reserved bytes
+        assert_eq!(regs[32], 0x10_1904);
+        assert_eq!(regs[33], 0x3c5);
+    }
 
     #[test]
     fn register_ids_match_the_kernel() {
