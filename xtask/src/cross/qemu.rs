@@ -61,7 +61,7 @@ pub fn run_cases(root: &Path) -> Result<Report, String> {
     let initrd = cache.join("initramfs.cpio");
     let image = initramfs(root, &machine, &Target::ALL)?;
     fs::write(&initrd, image).map_err(|e| format!("{}: {e}", initrd.display()))?;
-    let report = boot(&machine.kernel, &initrd)?;
+    let report = watch(qemu_command(&machine.kernel, &initrd), Limits::REAL)?;
     let failed = report.verdicts.iter().filter(|v| !v.passed).count();
     let passed = report.verdicts.len() - failed;
     match report.summary {
@@ -285,15 +285,32 @@ fn qemu_command(kernel: &Path, initrd: &Path) -> Command {
     c
 }
 
-/// Boots and collects the verdicts, killing qemu at the time limits.
-fn boot(kernel: &Path, initrd: &Path) -> Result<Report, String> {
+/// How long the machine may take.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// To reach the driver (its BEGIN line).
+    boot: Duration,
+    /// For the whole run.
+    run: Duration,
+}
+
+impl Limits {
+    const REAL: Limits = Limits {
+        boot: BOOT_LIMIT,
+        run: RUN_LIMIT,
+    };
+}
+
+/// Runs `machine` (qemu) and collects the driver's verdicts from its
+/// output, killing it at the time limits.
+fn watch(mut machine: Command, limits: Limits) -> Result<Report, String> {
     let start = Instant::now();
-    let mut child = qemu_command(kernel, initrd)
+    let mut child = machine
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", QEMU.command))?;
+        .map_err(|e| format!("cannot run {:?}: {e}", machine.get_program()))?;
     let stdout = child
         .stdout
         .take()
@@ -312,17 +329,17 @@ fn boot(kernel: &Path, initrd: &Path) -> Result<Report, String> {
     let mut report = Report::default();
     let mut began = false;
     let outcome = loop {
-        let limit = if began { RUN_LIMIT } else { BOOT_LIMIT };
+        let limit = if began { limits.run } else { limits.boot };
         let Some(left) = limit.checked_sub(start.elapsed()) else {
             break Err(if began {
                 format!(
-                    "the aarch64 run did not finish within {} s",
-                    RUN_LIMIT.as_secs()
+                    "the aarch64 run did not finish within {} s; qemu was killed",
+                    limits.run.as_secs()
                 )
             } else {
                 format!(
-                    "the arm64 kernel did not reach the test driver within {} s",
-                    BOOT_LIMIT.as_secs()
+                    "the arm64 kernel did not reach the test driver within {} s; qemu was killed",
+                    limits.boot.as_secs()
                 )
             });
         };
@@ -429,6 +446,59 @@ mod tests {
         );
         assert_eq!(parse_line("corten-cross: SUMMARY failed=2"), None);
         assert_eq!(parse_line("[    1.0] random kernel line"), None);
+    }
+
+    fn shell(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.args(["-c", script]);
+        c
+    }
+
+    const SHORT: Limits = Limits {
+        boot: Duration::from_secs(1),
+        run: Duration::from_secs(3),
+    };
+
+    #[test]
+    fn a_machine_that_never_reaches_the_driver_is_killed() {
+        let start = Instant::now();
+        let err = watch(shell("echo booting; exec sleep 30"), SHORT).unwrap_err();
+        assert!(
+            err.contains("did not reach the test driver within 1 s"),
+            "{err}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(10), "not killed");
+    }
+
+    #[test]
+    fn a_hung_run_is_killed() {
+        let start = Instant::now();
+        let script = format!("echo '{MARK} BEGIN x'; echo '{MARK} PASS a'; exec sleep 30");
+        let err = watch(shell(&script), SHORT).unwrap_err();
+        assert!(err.contains("did not finish within 3 s"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(10), "not killed");
+    }
+
+    #[test]
+    fn a_machine_that_ends_early_fails() {
+        let err = watch(shell("echo '[ 0.1] kernel panic'"), SHORT).unwrap_err();
+        assert!(err.contains("before the arm64 kernel reached"), "{err}");
+        let script = format!("echo '{MARK} BEGIN x'");
+        let err = watch(shell(&script), SHORT).unwrap_err();
+        assert!(err.contains("before the driver's summary line"), "{err}");
+    }
+
+    #[test]
+    fn collects_the_verdicts_up_to_the_summary() {
+        let script = format!(
+            "echo '{MARK} BEGIN x'; echo '{MARK} PASS a'; echo '{MARK} FAIL b (why)'; \
+             echo '{MARK} SUMMARY passed=1 failed=1'"
+        );
+        let r = watch(shell(&script), SHORT).unwrap();
+        assert_eq!(r.verdicts.len(), 2);
+        assert!(r.verdicts[0].passed && !r.verdicts[1].passed);
+        assert_eq!(r.verdicts[1].why, "why");
+        assert_eq!(r.summary, Some((1, 1)));
     }
 
     #[test]
