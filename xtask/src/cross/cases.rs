@@ -72,7 +72,8 @@ pub enum How {
     Run,
     /// Starts the tender, sends `count` echo requests (busybox `ping -A`)
     /// to each of `to` at once, then waits for the tender's end. Every
-    /// request must get its reply.
+    /// request must get its reply, and ARP must have resolved each
+    /// address to the `--net-mac` of its interface.
     Ping { count: u32, to: &'static str },
     /// Runs the tender with `--dumpcore=/tmp/cores`; the core it writes
     /// there must be an ELF core file whose pc lies in the unikernel's
@@ -634,8 +635,17 @@ carrier() {
     i=$((i+1)); sleep 0.05
   done
 }
+# pinger DEST COUNT: COUNT - 1 echo requests, the neighbour entry
+# (the ARP answer), then one more while the guest surely still runs (the
+# kernel forgets neighbours when the tap goes down).
+pinger() {
+  ping -A -q -c $(($2 - 1)) -w 100 "$1" > /tmp/ping1.$1 2>&1
+  ip neigh show to "$1" > /tmp/neigh.$1 2>&1
+  ping -A -q -c 1 -w 10 "$1" > /tmp/ping2.$1 2>&1
+}
 # pings NAME STATUS STDOUT STDERR ABSENT COUNT DESTINATIONS PROGRAM ARGS...
-# Destination 10.N.0.2 is behind tap10N.
+# Destination 10.N.0.2 is the guest's interface N behind tap10N, with the
+# MAC 02:00:00:c0:de:0N (its --net-mac).
 pings() {
   name=$1; want=$2; out=$3; err=$4; absent=$5; count=$6; to=$7; shift 7
   timeout -s KILL 120 "$@" > /tmp/out 2> /tmp/err &
@@ -644,22 +654,27 @@ pings() {
   for d in $to; do
     n=${d#10.}; n=${n%%.*}
     carrier tap10$n
-    ping -A -q -c "$count" -w 100 "$d" > /tmp/ping.$d 2>&1 &
+    pinger "$d" "$count" &
     pids="$pids $!"
   done
   wait $tender; st=$?
   # The guest answered before it exited: give the pingers a moment to
-  # read the last replies, then stop them (SIGINT: they print their
+  # read the last replies, then stop them (SIGINT: ping prints its
   # statistics), so a guest that ended early costs no ping deadline.
   i=0
   for p in $pids; do
     while kill -0 $p 2>/dev/null && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done
-    kill -INT $p 2>/dev/null; wait $p
+    kill -INT $(pgrep -P $p) $p 2>/dev/null; wait $p
   done
   why=$(judge "$st" "$want" "$out" "$err" "$absent")
   for d in $to; do
-    if [ -z "$why" ] && ! grep -q "$count packets transmitted, $count packets received" /tmp/ping.$d; then
-      why="pings to $d: $(grep transmitted /tmp/ping.$d || head -n 2 /tmp/ping.$d)"
+    n=${d#10.}; n=${n%%.*}; first=$((count - 1))
+    [ -n "$why" ] && break
+    if ! grep -q "$first packets transmitted, $first packets received" /tmp/ping1.$d \
+       || ! grep -q "1 packets transmitted, 1 packets received" /tmp/ping2.$d; then
+      why="pings to $d: $(cat /tmp/ping1.$d /tmp/ping2.$d | grep transmitted | tr '\n' ' ')"
+    elif ! grep -qi "lladdr 02:00:00:c0:de:0$n" /tmp/neigh.$d; then
+      why="ARP did not resolve $d to its --net-mac: $(cat /tmp/neigh.$d)"
     fi
   done
   report "$name" "$why"
