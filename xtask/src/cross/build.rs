@@ -59,14 +59,7 @@ pub fn unikernel_dir(root: &Path) -> PathBuf {
 pub fn build(root: &Path) -> Result<(), String> {
     deps::ensure_tools(&[OBJCOPY])?;
     toolchain::ensure_rust_target(TRIPLE)?;
-    let mut cmd = Command::new(cargo());
-    cmd.current_dir(root)
-        .args(["build", "--release", "--target", TRIPLE])
-        .env(target_var(TRIPLE, "LINKER"), "rust-lld")
-        .env(
-            target_var(TRIPLE, "RUSTFLAGS"),
-            static_pie_flags(&self_contained_dir()?).join(" "),
-        );
+    let mut cmd = cargo_aarch64(root, "build")?;
     for name in BINARIES {
         cmd.args(["--package", name]);
     }
@@ -92,6 +85,113 @@ pub fn build(root: &Path) -> Result<(), String> {
         unikernel_dir(root).display()
     );
     Ok(())
+}
+
+/// `cargo COMMAND --release --target TRIPLE`, linked as [`static_pie_flags`].
+fn cargo_aarch64(root: &Path, command: &str) -> Result<Command, String> {
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root)
+        .args([command, "--release", "--target", TRIPLE])
+        .env(target_var(TRIPLE, "LINKER"), "rust-lld")
+        .env(
+            target_var(TRIPLE, "RUSTFLAGS"),
+            static_pie_flags(&self_contained_dir()?).join(" "),
+        );
+    Ok(cmd)
+}
+
+/// The host crates with aarch64 code (or code that differs by
+/// architecture: system call numbers, seccomp audit arch, ELF machine),
+/// whose unit tests the emulated machine runs.
+pub const UNIT_TESTED: [&str; 6] = [
+    "corten-abi",
+    "corten-elf",
+    "corten-sandbox",
+    "corten-tender",
+    "corten-spt",
+    "corten-hvt",
+];
+
+/// Where the aarch64 unit-test executables go (`CRATE-lib`, `CRATE-bin`).
+pub fn unit_test_dir(root: &Path) -> PathBuf {
+    out_dir(root).join("unit-tests")
+}
+
+/// Builds the unit tests of [`UNIT_TESTED`] for aarch64 and copies the
+/// executables, without debug info, into [`unit_test_dir`]. Returns
+/// their file names.
+pub fn build_unit_tests(root: &Path) -> Result<Vec<String>, String> {
+    let mut cmd = cargo_aarch64(root, "test")?;
+    // Libraries, and corten-spt's binary (it has no library); corten-hvt's
+    // binary is `#![no_main]`, without a test harness.
+    cmd.args([
+        "--no-run",
+        "--lib",
+        "--bin",
+        "corten-spt",
+        "--message-format=json",
+    ]);
+    for name in UNIT_TESTED {
+        cmd.args(["--package", name]);
+    }
+    cmd.stderr(std::process::Stdio::inherit());
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not run cargo test --no-run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo test --no-run of the aarch64 unit tests failed ({})",
+            out.status
+        ));
+    }
+    let dir = unit_test_dir(root);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for (name, exe) in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(test_executable)
+    {
+        run(
+            Command::new(OBJCOPY.command)
+                .arg("--strip-debug")
+                .arg(&exe)
+                .arg(dir.join(&name)),
+            &format!("{} --strip-debug {exe}", OBJCOPY.command),
+        )?;
+        names.push(name);
+    }
+    if names.len() < UNIT_TESTED.len() {
+        return Err(format!(
+            "cargo built {} aarch64 unit-test executables, expected at least {}",
+            names.len(),
+            UNIT_TESTED.len()
+        ));
+    }
+    Ok(names)
+}
+
+/// From one line of cargo's JSON messages, a test executable:
+/// (`CRATE-KIND`, its path).
+fn test_executable(line: &str) -> Option<(String, String)> {
+    let field = |key: &str| {
+        let rest = line.split_once(&format!("\"{key}\":\""))?.1;
+        Some(rest.split_once('"')?.0.to_owned())
+    };
+    let exe = field("executable")?;
+    let target = line.split_once("\"target\":{")?.1;
+    let kind = target
+        .split_once("\"kind\":[\"")?
+        .1
+        .split_once('"')?
+        .0
+        .to_owned();
+    let name = target
+        .split_once("\"name\":\"")?
+        .1
+        .split_once('"')?
+        .0
+        .to_owned();
+    Some((format!("{name}-{kind}"), exe))
 }
 
 /// Cargo's per-target variable `what`, e.g.
@@ -147,6 +247,17 @@ fn static_pie_flags(dir: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_test_executables_from_cargos_messages() {
+        let line = r#"{"reason":"compiler-artifact","package_id":"x","target":{"kind":["lib"],"crate_types":["lib"],"name":"corten_hvt","src_path":"/s"},"profile":{},"executable":"/t/deps/corten_hvt-1234","fresh":true}"#;
+        assert_eq!(
+            test_executable(line),
+            Some(("corten_hvt-lib".into(), "/t/deps/corten_hvt-1234".into()))
+        );
+        let library = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"x"},"executable":null}"#;
+        assert_eq!(test_executable(library), None);
+    }
 
     #[test]
     fn names_cargos_target_variables() {

@@ -14,6 +14,9 @@ use crate::guest::Target;
 pub const BIN: &str = "/corten/bin";
 pub const UNIKERNELS: &str = "/corten/unikernels";
 
+/// Where the initramfs holds the host crates' unit-test executables.
+pub const UNIT_TESTS: &str = "/corten/unit";
+
 /// Where the initramfs holds the kernel's tun module (for taps).
 pub const TUN_MODULE: &str = "/corten/tun.ko";
 
@@ -531,8 +534,9 @@ fn case_line(group: &str, program: &str, c: &Case) -> String {
     s
 }
 
-/// The test driver, run by busybox as `/init` with `tenders` selected.
-pub fn driver(tenders: &[Target]) -> String {
+/// The test driver, run by busybox as `/init` with `tenders` selected and
+/// the unit-test executables `units` of [`UNIT_TESTS`].
+pub fn driver(tenders: &[Target], units: &[String]) -> String {
     let mut s = String::from(DRIVER_HEAD);
     for (path, len) in FILES {
         s += &format!("mkfile {path} {len}\n");
@@ -544,6 +548,14 @@ pub fn driver(tenders: &[Target]) -> String {
     s += &format!("insmod {TUN_MODULE} || echo \"$M tun.ko did not load\"\n");
     for c in elftool_cases() {
         s += &case_line("elftool", "", &c);
+    }
+    // The host crates' unit tests, on aarch64 (one thread: the machine
+    // has two CPUs and TCG).
+    for u in units {
+        s += &format!(
+            "check {} 0 'test result: ok' '' '' {UNIT_TESTS}/{u} --test-threads=1\n",
+            quote(&format!("unit/{u}"))
+        );
     }
     for &t in tenders {
         let tender = format!("{BIN}/{}", tender_name(t));
@@ -597,6 +609,8 @@ report() {
   else
     fail=$((fail+1)); echo "$M FAIL $1 ($2)"
     cat /tmp/out /tmp/err | head -n 15 | sed 's/^/    | /'
+    # Long outputs (unit tests): where they failed.
+    cat /tmp/out /tmp/err | grep -A 4 -E 'panicked|^failures:' | head -n 30 | sed 's/^/    | /'
   fi
 }
 # judge STATUS WANT STDOUT STDERR ABSENT: why the run in /tmp/out and
@@ -779,7 +793,8 @@ mod tests {
 
     #[test]
     fn the_driver_runs_every_case_and_powers_off() {
-        let d = driver(&Target::ALL);
+        let d = driver(&Target::ALL, &["corten_hvt-lib".to_owned()]);
+        assert!(d.contains("'unit/corten_hvt-lib'"));
         for t in Target::ALL {
             for c in cases(t) {
                 assert!(d.contains(&format!("'{}/{}'", t.name(), c.name)));

@@ -58,8 +58,9 @@ pub fn run_cases(root: &Path) -> Result<Report, String> {
     deps::ensure_tools(&[QEMU])?;
     let cache = root.join("target/aarch64/qemu");
     let machine = fetch(&cache)?;
+    let units = build::build_unit_tests(root)?;
     let initrd = cache.join("initramfs.cpio");
-    let image = initramfs(root, &machine, &Target::ALL)?;
+    let image = initramfs(root, &machine, &Target::ALL, &units)?;
     fs::write(&initrd, image).map_err(|e| format!("{}: {e}", initrd.display()))?;
     let report = watch(qemu_command(&machine.kernel, &initrd), Limits::REAL)?;
     let failed = report.verdicts.iter().filter(|v| !v.passed).count();
@@ -199,7 +200,12 @@ fn parse_kernel_dependency(text: &str) -> Option<String> {
 }
 
 /// The initramfs: busybox, the tenders, the unikernels, `/init`.
-fn initramfs(root: &Path, m: &Machine, tenders: &[Target]) -> Result<Vec<u8>, String> {
+fn initramfs(
+    root: &Path,
+    m: &Machine,
+    tenders: &[Target],
+    units: &[String],
+) -> Result<Vec<u8>, String> {
     let (busybox, tun_module) = (m.busybox.as_path(), m.tun_module.as_path());
     let read = |p: &Path| {
         fs::read(p).map_err(|e| {
@@ -252,7 +258,13 @@ fn initramfs(root: &Path, m: &Machine, tenders: &[Target]) -> Result<Vec<u8>, St
         0o644,
         &read(tun_module)?,
     );
-    a.file("init", 0o755, cases::driver(tenders).as_bytes());
+    a.dir(cases::UNIT_TESTS.trim_start_matches('/'));
+    for name in units {
+        let p = build::unit_test_dir(root).join(name);
+        let to = format!("{}/{name}", cases::UNIT_TESTS.trim_start_matches('/'));
+        a.file(&to, 0o755, &read(&p)?);
+    }
+    a.file("init", 0o755, cases::driver(tenders, units).as_bytes());
     Ok(a.finish())
 }
 
