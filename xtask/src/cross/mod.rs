@@ -62,6 +62,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     };
     record(root, &text)?;
     let report = result?;
+    report.failures()?;
     eprintln!(
         "xtask: all {} aarch64 cases passed in {:.0} s",
         report.verdicts.len(),
@@ -102,7 +103,7 @@ fn results_markdown(r: &qemu::Report) -> String {
         let result = if v.passed {
             "pass".to_owned()
         } else {
-            format!("FAIL: {}", v.why)
+            format!("FAIL: {}", v.why.replace('|', "\\|"))
         };
         s += &format!("| `{}` | {result} |\n", v.name);
     }
@@ -134,6 +135,31 @@ mod tests {
         assert!(parse(&s(&[])).is_err());
         assert!(parse(&s(&["riscv64"])).is_err());
         assert!(parse(&s(&["aarch64", "aarch64"])).is_err());
+    }
+
+    #[test]
+    fn the_result_lists_every_case_and_why_one_failed() {
+        let r = qemu::Report {
+            verdicts: vec![
+                qemu::Verdict {
+                    name: "spt/hello".into(),
+                    passed: true,
+                    why: String::new(),
+                },
+                qemu::Verdict {
+                    name: "hvt/net".into(),
+                    passed: false,
+                    why: "status 1 | 2".into(),
+                },
+            ],
+            summary: Some((1, 1)),
+            duration: std::time::Duration::from_secs(20),
+        };
+        let md = results_markdown(&r);
+        assert!(md.contains("1 of 2 cases passed, 20 s"), "{md}");
+        assert!(md.contains("| `spt/hello` | pass |"), "{md}");
+        assert!(md.contains("| `hvt/net` | FAIL: status 1 \\| 2 |"), "{md}");
+        assert!(r.failures().unwrap_err().contains("hvt/net (status 1 | 2)"));
     }
 
     #[test]
