@@ -327,7 +327,18 @@ pub fn cases(t: Target) -> Vec<Case> {
                 tender_error("Error allocating guest memory"),
             );
         }
-        Target::Hvt => {}
+        Target::Hvt => {
+            // The message of a bad MMIO access (hostile's mmio-* cases
+            // only check that the tender stops the guest).
+            case(
+                "mmio_message",
+                "--mem=64 -- @/hostile.hvt mmio-byte-write".into(),
+                tender_error(
+                    "Invalid guest MMIO access: address=0x100000010 (1-byte write): hypercalls \
+                     are 4-byte writes to the hypercall MMIO addresses",
+                ),
+            );
+        }
     }
     v.extend(net_cases(t, mem).into_iter().map(|mut c| {
         c.args = expand(c.args);

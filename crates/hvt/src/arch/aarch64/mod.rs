@@ -24,6 +24,9 @@ pub const NAME: &str = "aarch64";
 pub const IP_NAME: &str = "pc";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "MMIO addresses 0x100000008..0x100000040";
+/// What a bad I/O access (`Exit::BadIo`) is, in messages:
+/// "Invalid guest {BAD_IO}=0x…".
+pub const BAD_IO: &str = "MMIO access: address";
 /// Guest memory comes in multiples of this (one 2 MiB block).
 pub const MEM_BLOCK: u64 = abi::GUEST_BLOCK_SIZE;
 /// Largest guest memory (everything below the MMIO window).
@@ -219,31 +222,38 @@ pub fn setup_vcpu(
     })
 }
 
-/// Decodes an MMIO exit; `None` for exits that are not MMIO.
+/// Decodes an MMIO exit; `None` for exits that are not MMIO. In the MMIO
+/// window anything but a hypercall's 32-bit store is a bad I/O access
+/// (the x86_64 port accesses' counterpart); elsewhere an access to no
+/// memory.
 pub fn decode_io(exit: &VcpuExit<'_>) -> Option<Exit> {
-    match exit {
+    let (addr, len, write) = match exit {
         VcpuExit::MmioWrite(addr, data) => {
             let base = abi::HYPERCALL_MMIO_BASE;
             let end = abi::hypercall_address(HVT_HYPERCALL_MAX);
-            match <[u8; 4]>::try_from(&data[..]) {
-                Ok(bytes) if *addr >= base && *addr < end => Some(Exit::Hypercall {
-                    nr: ((*addr - base) >> 3) as u32,
-                    arg: u64::from(u32::from_le_bytes(bytes)),
-                }),
-                _ => Some(Exit::Mmio {
-                    addr: *addr,
-                    len: data.len(),
-                    write: true,
-                }),
+            if let Ok(bytes) = <[u8; 4]>::try_from(&data[..]) {
+                if *addr >= base && *addr < end {
+                    return Some(Exit::Hypercall {
+                        nr: ((*addr - base) >> 3) as u32,
+                        arg: u64::from(u32::from_le_bytes(bytes)),
+                    });
+                }
             }
+            (*addr, data.len(), true)
         }
-        VcpuExit::MmioRead(addr, data) => Some(Exit::Mmio {
-            addr: *addr,
-            len: data.len(),
-            write: false,
-        }),
-        _ => None,
-    }
+        VcpuExit::MmioRead(addr, data) => (*addr, data.len(), false),
+        _ => return None,
+    };
+    let window = abi::HYPERCALL_MMIO_BASE..abi::HYPERCALL_MMIO_BASE.saturating_add(abi::MMIO_SIZE);
+    Some(if window.contains(&addr) {
+        Exit::BadIo {
+            port: addr,
+            len,
+            write,
+        }
+    } else {
+        Exit::Mmio { addr, len, write }
+    })
 }
 
 /// Whether the guest cannot take exceptions at all (never decided on
@@ -346,6 +356,46 @@ fn interrupted_registers(regs: &mut [u64], cookie: u64, frame: &abi::TrapFrame) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mmio_exits_are_hypercalls_bad_io_or_no_memory() {
+        let poll = abi::hypercall_address(3);
+        let arg = 0x1234u32.to_le_bytes();
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(poll, &arg)),
+            Some(Exit::Hypercall { nr: 3, arg: 0x1234 })
+        ));
+        // A byte store, a load, a store past the hypercalls: bad I/O.
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(poll, &[0])),
+            Some(Exit::BadIo {
+                len: 1,
+                write: true,
+                ..
+            })
+        ));
+        let mut word = [0u8; 4];
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioRead(poll, &mut word)),
+            Some(Exit::BadIo {
+                len: 4,
+                write: false,
+                ..
+            })
+        ));
+        let past = abi::HYPERCALL_MMIO_BASE + 0x10_0000;
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(past, &arg)),
+            Some(Exit::BadIo { port, .. }) if port == past
+        ));
+        // Outside the window: no memory there.
+        let beyond = abi::HYPERCALL_MMIO_BASE + abi::MMIO_SIZE;
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(beyond, &arg)),
+            Some(Exit::Mmio { addr, .. }) if addr == beyond
+        ));
+        assert!(decode_io(&VcpuExit::Hlt).is_none());
+    }
 
     #[test]
     fn a_trap_frame_gives_the_interrupted_registers() {
