@@ -60,7 +60,7 @@ pub fn build(root: &Path, release: bool) -> Result<(), String> {
         } else {
             root.join("target/release").join(name)
         };
-        ship(&from, &bin, name)?;
+        ship(OBJCOPY.command, &from, &bin, name)?;
     }
     eprintln!(
         "xtask: tenders and elftool in {} (debug info in {})",
@@ -90,27 +90,30 @@ const OBJCOPY: Tool = Tool {
 /// its debug info (and symbols) into `bin/.debug/name.debug`, linked by
 /// `.gnu_debuglink` so gdb (and cores of the tender) still resolve it.
 /// Written under temporary names and renamed, so a running tender is never
-/// overwritten in place.
-fn ship(from: &Path, bin: &Path, name: &str) -> Result<(), String> {
+/// overwritten in place. `objcopy` is the command that knows `from`'s
+/// architecture.
+pub fn ship(objcopy: &str, from: &Path, bin: &Path, name: &str) -> Result<(), String> {
     let debug = bin.join(debug_file(name));
     let debug_tmp = bin.join(format!("{DEBUG_DIR}/.{name}.debug.new"));
     let tmp = bin.join(format!(".{name}.new"));
+    let dir = bin.join(DEBUG_DIR);
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     run(
-        Command::new("objcopy")
+        Command::new(objcopy)
             .arg("--only-keep-debug")
             .arg(from)
             .arg(&debug_tmp),
-        &format!("objcopy --only-keep-debug {}", from.display()),
+        &format!("{objcopy} --only-keep-debug {}", from.display()),
     )?;
     fs::rename(&debug_tmp, &debug).map_err(|e| format!("{}: {e}", debug.display()))?;
     // The link records the file name only; gdb looks for it in .debug/.
     run(
-        Command::new("objcopy")
+        Command::new(objcopy)
             .arg("--strip-all")
             .arg(format!("--add-gnu-debuglink={}", debug.display()))
             .arg(from)
             .arg(&tmp),
-        &format!("objcopy --strip-all {}", from.display()),
+        &format!("{objcopy} --strip-all {}", from.display()),
     )?;
     let to = bin.join(name);
     fs::rename(&tmp, &to).map_err(|e| format!("{}: {e}", to.display()))

@@ -9,12 +9,14 @@
 //!                   [--tender spt|hvt]... [--arch x86_64|aarch64]
 //!                   [--hvt-float hard|soft]
 //! cargo xtask test-guest
+//! cargo xtask cross aarch64 [--run]
 //! ```
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod apps;
 mod bench;
+mod cross;
 mod demo;
 mod deps;
 mod fuzz;
@@ -52,6 +54,13 @@ commands:
             static where they can be) into P/bin (default /usr/local), their
             debug info into P/bin/.debug; --upstream-names installs them as
             solo5-spt, solo5-hvt, solo5-elftool
+
+  cross aarch64 [--run]
+            build corten-spt, corten-hvt, corten-elftool (static, stripped)
+            into target/aarch64/bin and every test unikernel into
+            target/aarch64/unikernels; --run then boots Debian's arm64
+            kernel under qemu with them and runs the spt and hvt cases
+            there (docs/cross.md)
 
   test-guest
             run the unit tests of the guest runtime (corten-rt) on this host
@@ -177,6 +186,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&root(), args.get(1..).unwrap_or_default()),
         Some("fuzz") => fuzz::run(&root(), args.get(1..).unwrap_or_default()),
         Some("install") => install::run(&root(), args.get(1..).unwrap_or_default()),
+        Some("cross") => cross::run(&root(), args.get(1..).unwrap_or_default()),
         Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

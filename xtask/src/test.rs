@@ -5,13 +5,15 @@
 //! unit tests, corten-oci under a private containerd, and the tender and
 //! corten-oci suites once more against the shipped
 //! binaries in target/bin (musl static corten-spt, release corten-hvt).
+//! It also cross-builds the aarch64 binaries and unikernels (`cargo xtask
+//! cross aarch64`; running them under qemu is `--run`, not part of this).
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
 use crate::deps::{self, Tool};
-use crate::{apps, guest, host, install, kvm, toolchain};
+use crate::{apps, cross, guest, host, install, kvm, toolchain};
 
 /// Host tools the suites use.
 const TOOLS: [Tool; 12] = [
@@ -115,6 +117,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             failures.push(e);
         }
     };
+    step(cross::build_aarch64(root));
     step(cargo_test(root, &["--workspace", "--no-fail-fast"], &env));
     step(guest::test_runtime(root).map_err(|e| e.to_string()));
     step(install::check(root));

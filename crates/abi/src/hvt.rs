@@ -136,6 +136,36 @@ pub mod aarch64 {
     pub const fn hypercall_address(nr: u32) -> u64 {
         HYPERCALL_MMIO_BASE + ((nr as u64) << 3)
     }
+
+    /// Trap frame Corten's aarch64 runtime leaves behind, pointed at by the
+    /// halt cookie of a guest exception (Corten's own layout: upstream's
+    /// aarch64 bindings pass no cookie). The entry code reserves
+    /// [`HVT_HALT_COOKIE_MAX`](super::HVT_HALT_COOKIE_MAX) bytes of stack
+    /// for it, so the cookie is always that long.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct TrapFrame {
+        /// x0..x30 (x29 the frame pointer, x30 the link register).
+        pub x: [u64; 31],
+        /// ELR_EL1: where the exception was taken.
+        pub elr: u64,
+        pub spsr: u64,
+        pub esr: u64,
+        pub far: u64,
+        pub pad: u64,
+    }
+
+    crate::assert_layout!(
+        TrapFrame,
+        size = 288,
+        align = 8,
+        x = 0,
+        elr = 248,
+        spsr = 256,
+        esr = 264,
+        far = 272
+    );
+    const _: () = assert!(core::mem::size_of::<TrapFrame>() <= super::HVT_HALT_COOKIE_MAX);
 }
 
 /// Passed by the tender as the sole argument of the guest entry point.

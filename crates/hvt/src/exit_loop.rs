@@ -177,8 +177,9 @@ fn step_inner(guest: &mut Guest, hooks: &mut impl Hooks) -> Result<Step, End> {
                 return Err(fail(
                     vm,
                     format_args!(
-                        "Invalid guest port access: port=0x{port:x} ({len}-byte {}): \
+                        "Invalid guest {}=0x{port:x} ({len}-byte {}): \
                          hypercalls are 4-byte writes to the hypercall {}",
+                        arch::BAD_IO,
                         if write { "write" } else { "read" },
                         arch::HYPERCALL_WINDOW
                     ),

@@ -141,7 +141,12 @@ pod!(
     HcPoll,
     HcHalt
 );
-pod!(MftHeader, MftEntry, corten_abi::hvt::x86_64::TrapRegs);
+pod!(
+    MftHeader,
+    MftEntry,
+    corten_abi::hvt::x86_64::TrapRegs,
+    corten_abi::hvt::aarch64::TrapFrame
+);
 as_bytes!(u8, u16, u32, u64, i32, i64);
 as_bytes!(HvtBootInfo, HcWalltime, HcPuts, MftHeader, MftEntry);
 as_bytes!(corten_abi::hvt::x86_64::TrapRegs);

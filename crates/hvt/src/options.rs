@@ -155,17 +155,11 @@ mod tests {
 
     #[test]
     fn values_are_checked() {
-        let o = parse(&[
-            "--gdb",
-            "--gdb-port=4321",
-            "--net-ring=off",
-            "--x-hugepages",
-        ])
-        .unwrap();
-        assert_eq!(o.gdb_port, Some(4321));
+        let o = parse(&["--gdb-port=4321", "--net-ring=off", "--x-hugepages"]).unwrap();
+        // A port alone starts no debugger.
+        assert_eq!(o.gdb_port, None);
         assert_eq!(o.net_ring, NetRingMode::Off);
-        assert!(o.hugepages && o.debugging());
-        assert_eq!(parse(&["--gdb"]).unwrap().gdb_port, Some(1234));
+        assert!(o.hugepages && !o.debugging());
         assert!(parse(&["--dumpcore=/tmp"]).unwrap().debugging());
         let e = parse(&["--gdb-port=0"]).unwrap_err();
         assert_eq!(
@@ -182,5 +176,24 @@ mod tests {
             e.to_string(),
             "Invalid option: `--net-ring=sometimes': give auto, on or off"
         );
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn gdb_waits_on_its_port() {
+        let o = parse(&["--gdb", "--gdb-port=4321"]).unwrap();
+        assert_eq!(o.gdb_port, Some(4321));
+        assert!(o.debugging());
+        assert_eq!(parse(&["--gdb"]).unwrap().gdb_port, Some(1234));
+    }
+
+    /// (Run on aarch64 by `cargo xtask cross aarch64 --run`.)
+    #[test]
+    #[cfg(not(target_arch = "x86_64"))]
+    fn gdb_is_refused_where_it_is_not_supported() {
+        assert!(matches!(
+            parse(&["--gdb", "--gdb-port=4321"]),
+            Err(OptionError::GdbUnsupported)
+        ));
     }
 }

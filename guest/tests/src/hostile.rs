@@ -798,9 +798,48 @@ pub mod hvt {
             },
         },
     ];
-    /// Port I/O cases (x86_64 only).
-    #[cfg(not(target_arch = "x86_64"))]
-    pub const ARCH_CASES: &[Case] = &[];
+    /// MMIO cases (aarch64): hypercalls are 32-bit stores to the
+    /// hypercall window; any other access there is the guest's error.
+    #[cfg(target_arch = "aarch64")]
+    pub const ARCH_CASES: &[Case] = &[
+        Case {
+            name: "mmio-read",
+            expect: Expect::TenderError,
+            what: "32-bit load from the PUTS hypercall address",
+            run: |_| {
+                let a = hypercall_address(Hypercall::Puts as u32);
+                let v: u32;
+                // SAFETY: an MMIO read the tender must reject.
+                unsafe { core::arch::asm!("ldr {v:w}, [{a}]", v = out(reg) v, a = in(reg) a) };
+                println!("the load returned {v}");
+                survived("a load from the hypercall window")
+            },
+        },
+        Case {
+            name: "mmio-byte-write",
+            expect: Expect::TenderError,
+            what: "8-bit store to the PUTS hypercall address",
+            run: |_| {
+                let a = hypercall_address(Hypercall::Puts as u32);
+                // SAFETY: an MMIO write the tender must reject.
+                unsafe { core::arch::asm!("strb wzr, [{a}]", a = in(reg) a) };
+                survived("a byte store to the hypercall window")
+            },
+        },
+        Case {
+            name: "mmio-other",
+            expect: Expect::TenderError,
+            what: "32-bit store into the MMIO window, past every hypercall and the ring kick",
+            run: |_| {
+                let a = HYPERCALL_MMIO_BASE + 0x10_0000;
+                // SAFETY: an MMIO write the tender must reject.
+                unsafe { core::arch::asm!("str wzr, [{a}]", a = in(reg) a) };
+                survived("a store to an unused MMIO address")
+            },
+        },
+    ];
+    #[cfg(target_arch = "aarch64")]
+    use corten_rt::abi::hvt::aarch64::{hypercall_address, HYPERCALL_MMIO_BASE};
 
     pub const BLOCK_CASES: &[Case] = &[
         Case {

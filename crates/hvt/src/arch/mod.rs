@@ -49,7 +49,8 @@ pub enum DebugTrap {
 pub enum Exit {
     /// A well-formed hypercall: number and guest-physical argument address.
     Hypercall { nr: u32, arg: u64 },
-    /// Any other port I/O the guest attempted (x86_64 only).
+    /// Any other port I/O the guest attempted (x86_64), or any other
+    /// access to the MMIO window (aarch64; `port` is the address).
     BadIo { port: u64, len: usize, write: bool },
     /// Any other access to a guest-physical address with no RAM behind it
     /// as far as KVM could tell. Inside guest memory this means the host

@@ -6,7 +6,7 @@ pub mod layout;
 use std::fmt::Write as _;
 
 use corten_abi::hvt::aarch64 as abi;
-use corten_abi::hvt::HVT_HYPERCALL_MAX;
+use corten_abi::hvt::{HVT_HALT_COOKIE_MAX, HVT_HYPERCALL_MAX};
 use kvm_bindings::{
     kvm_vcpu_init, KVM_REG_ARM64, KVM_REG_ARM64_SYSREG, KVM_REG_ARM_CORE, KVM_REG_SIZE_U64,
 };
@@ -24,6 +24,9 @@ pub const NAME: &str = "aarch64";
 pub const IP_NAME: &str = "pc";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "MMIO addresses 0x100000008..0x100000040";
+/// What a bad I/O access (`Exit::BadIo`) is, in messages:
+/// "Invalid guest {BAD_IO}=0x…".
+pub const BAD_IO: &str = "MMIO access: address";
 /// Guest memory comes in multiples of this (one 2 MiB block).
 pub const MEM_BLOCK: u64 = abi::GUEST_BLOCK_SIZE;
 /// Largest guest memory (everything below the MMIO window).
@@ -219,31 +222,38 @@ pub fn setup_vcpu(
     })
 }
 
-/// Decodes an MMIO exit; `None` for exits that are not MMIO.
+/// Decodes an MMIO exit; `None` for exits that are not MMIO. In the MMIO
+/// window anything but a hypercall's 32-bit store is a bad I/O access
+/// (the x86_64 port accesses' counterpart); elsewhere an access to no
+/// memory.
 pub fn decode_io(exit: &VcpuExit<'_>) -> Option<Exit> {
-    match exit {
+    let (addr, len, write) = match exit {
         VcpuExit::MmioWrite(addr, data) => {
             let base = abi::HYPERCALL_MMIO_BASE;
             let end = abi::hypercall_address(HVT_HYPERCALL_MAX);
-            match <[u8; 4]>::try_from(&data[..]) {
-                Ok(bytes) if *addr >= base && *addr < end => Some(Exit::Hypercall {
-                    nr: ((*addr - base) >> 3) as u32,
-                    arg: u64::from(u32::from_le_bytes(bytes)),
-                }),
-                _ => Some(Exit::Mmio {
-                    addr: *addr,
-                    len: data.len(),
-                    write: true,
-                }),
+            if let Ok(bytes) = <[u8; 4]>::try_from(&data[..]) {
+                if *addr >= base && *addr < end {
+                    return Some(Exit::Hypercall {
+                        nr: ((*addr - base) >> 3) as u32,
+                        arg: u64::from(u32::from_le_bytes(bytes)),
+                    });
+                }
             }
+            (*addr, data.len(), true)
         }
-        VcpuExit::MmioRead(addr, data) => Some(Exit::Mmio {
-            addr: *addr,
-            len: data.len(),
-            write: false,
-        }),
-        _ => None,
-    }
+        VcpuExit::MmioRead(addr, data) => (*addr, data.len(), false),
+        _ => return None,
+    };
+    let window = abi::HYPERCALL_MMIO_BASE..abi::HYPERCALL_MMIO_BASE.saturating_add(abi::MMIO_SIZE);
+    Some(if window.contains(&addr) {
+        Exit::BadIo {
+            port: addr,
+            len,
+            write,
+        }
+    } else {
+        Exit::Mmio { addr, len, write }
+    })
 }
 
 /// Whether the guest cannot take exceptions at all (never decided on
@@ -282,12 +292,20 @@ pub fn register_dump(vcpu: &VcpuFd) -> String {
     s
 }
 
-/// The guest's trap frame (halt cookie), as text: the first words.
+/// The guest's trap frame (the halt cookie of a guest exception, in
+/// Corten's runtime layout), as text.
 pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, _view: RegisterView<'_>) -> Option<String> {
-    let words = mem.read::<[u64; 4]>(cookie).ok()?;
+    let t = mem.read::<abi::TrapFrame>(cookie).ok()?;
     Some(format!(
-        "guest trap frame at {cookie:#x}: {:#x} {:#x} {:#x} {:#x}",
-        words[0], words[1], words[2], words[3]
+        "guest trap frame: pc={:#x} lr={:#x} fp={:#x} esr={:#x} (class {:#x}) far={:#x} \
+         spsr={:#x}",
+        t.elr,
+        t.x[30],
+        t.x[29],
+        t.esr,
+        (t.esr >> 26) & 0x3f,
+        t.far,
+        t.spsr
     ))
 }
 
@@ -297,28 +315,103 @@ pub fn trap_frame_dump(mem: &GuestMemory, cookie: u64, _view: RegisterView<'_>) 
 pub struct RegisterView<'a>(std::marker::PhantomData<&'a ()>);
 
 /// The NT_PRSTATUS descriptor of a core file (`struct elf_prstatus`,
-/// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112.
+/// 392 bytes): `pr_reg` (x0..x30, sp, pc, pstate) at offset 112. After a
+/// guest exception (a cookie holding Corten's trap frame) the registers
+/// are the ones the exception interrupted, so the core points at the
+/// faulting instruction, not at the handler's HALT.
 pub fn core_prstatus(
     vcpu: &VcpuFd,
-    _mem: &GuestMemory,
-    _cookie: Option<u64>,
+    mem: &GuestMemory,
+    cookie: Option<u64>,
     _view: RegisterView<'_>,
 ) -> Vec<u8> {
-    let regs = (0..34u64).map(|i| {
-        let id = match i {
-            31 => REG_SP_EL1,
-            32 => REG_PC,
-            33 => REG_PSTATE,
-            n => core_reg(n * 8),
-        };
-        get(vcpu, id).unwrap_or(0)
-    });
+    let mut regs: Vec<u64> = (0..34u64)
+        .map(|i| {
+            let id = match i {
+                31 => REG_SP_EL1,
+                32 => REG_PC,
+                33 => REG_PSTATE,
+                n => core_reg(n * 8),
+            };
+            get(vcpu, id).unwrap_or(0)
+        })
+        .collect();
+    if let Some((c, frame)) = cookie.and_then(|c| Some((c, mem.read::<abi::TrapFrame>(c).ok()?))) {
+        interrupted_registers(&mut regs, c, &frame);
+    }
     super::prstatus(392, regs)
+}
+
+/// Replaces `regs` (x0..x30, sp, pc, pstate) with those of the trap frame
+/// at `cookie`. The guest's entry code took the exception on SP_EL1 and
+/// reserved the cookie's 512 bytes below the interrupted stack pointer.
+fn interrupted_registers(regs: &mut [u64], cookie: u64, frame: &abi::TrapFrame) {
+    let sp = cookie.wrapping_add(HVT_HALT_COOKIE_MAX as u64);
+    let values = frame.x.iter().copied().chain([sp, frame.elr, frame.spsr]);
+    for (slot, value) in regs.iter_mut().zip(values) {
+        *slot = value;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mmio_exits_are_hypercalls_bad_io_or_no_memory() {
+        let poll = abi::hypercall_address(3);
+        let arg = 0x1234u32.to_le_bytes();
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(poll, &arg)),
+            Some(Exit::Hypercall { nr: 3, arg: 0x1234 })
+        ));
+        // A byte store, a load, a store past the hypercalls: bad I/O.
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(poll, &[0])),
+            Some(Exit::BadIo {
+                len: 1,
+                write: true,
+                ..
+            })
+        ));
+        let mut word = [0u8; 4];
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioRead(poll, &mut word)),
+            Some(Exit::BadIo {
+                len: 4,
+                write: false,
+                ..
+            })
+        ));
+        let past = abi::HYPERCALL_MMIO_BASE + 0x10_0000;
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(past, &arg)),
+            Some(Exit::BadIo { port, .. }) if port == past
+        ));
+        // Outside the window: no memory there.
+        let beyond = abi::HYPERCALL_MMIO_BASE + abi::MMIO_SIZE;
+        assert!(matches!(
+            decode_io(&VcpuExit::MmioWrite(beyond, &arg)),
+            Some(Exit::Mmio { addr, .. }) if addr == beyond
+        ));
+        assert!(decode_io(&VcpuExit::Hlt).is_none());
+    }
+
+    #[test]
+    fn a_trap_frame_gives_the_interrupted_registers() {
+        let mut frame = abi::TrapFrame::default();
+        for (i, x) in frame.x.iter_mut().enumerate() {
+            *x = i as u64;
+        }
+        frame.elr = 0x10_1904;
+        frame.spsr = 0x3c5;
+        let mut regs = vec![u64::MAX; 34];
+        interrupted_registers(&mut regs, 0xffff_f000, &frame);
+        assert_eq!(regs[..31], frame.x);
+        assert_eq!(regs[31], 0xffff_f200); // sp: above the 512 reserved bytes
+        assert_eq!(regs[32], 0x10_1904);
+        assert_eq!(regs[33], 0x3c5);
+    }
 
     #[test]
     fn register_ids_match_the_kernel() {

@@ -23,6 +23,9 @@ pub const NAME: &str = "x86_64";
 pub const IP_NAME: &str = "rip";
 /// Where hypercalls go, for messages.
 pub const HYPERCALL_WINDOW: &str = "ports 0x501..0x508";
+/// What a bad I/O access (`Exit::BadIo`) is, in messages:
+/// "Invalid guest {BAD_IO}=0x…" (upstream's words).
+pub const BAD_IO: &str = "port access: port";
 /// Guest memory comes in multiples of this (one 2 MiB page).
 pub const MEM_BLOCK: u64 = abi::GUEST_PAGE_SIZE;
 /// Largest guest memory (what four page directories map).

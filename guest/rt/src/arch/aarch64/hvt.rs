@@ -5,11 +5,13 @@
 //! guest memory and the MMIO window at 4 GiB), SP_EL1 at the top of guest
 //! memory, FP/SIMD access enabled (CPACR_EL1.FPEN), interrupts masked, and
 //! the boot info address in x0. The runtime installs its exception vectors:
-//! every exception prints a trap report and halts with exit status 255.
+//! every exception prints a trap report and halts with exit status 255,
+//! handing the tender its trap frame as the halt cookie.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use corten_abi::hvt::aarch64::{hypercall_address, RING_KICK_MMIO_BASE};
+use corten_abi::hvt::aarch64::{hypercall_address, TrapFrame, RING_KICK_MMIO_BASE};
+use corten_abi::hvt::HVT_HALT_COOKIE_MAX;
 
 /// Issues hypercall `nr`: a 32-bit store of the argument's guest-physical
 /// address to the hypercall's MMIO address.
@@ -79,19 +81,11 @@ pub(crate) fn ring_kick() {
     };
 }
 
-/// Registers saved by the exception entry code.
-#[repr(C)]
-pub(crate) struct TrapFrame {
-    x: [u64; 31],
-    elr: u64,
-    spsr: u64,
-    esr: u64,
-    far: u64,
-    _pad: u64,
-}
-
-const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
-const _: () = assert!(FRAME_SIZE == 288);
+/// Stack the exception entry code reserves: the trap frame, padded to
+/// the halt cookie's size, so the tender may read all of it.
+const FRAME_SIZE: usize = HVT_HALT_COOKIE_MAX;
+const _: () =
+    assert!(FRAME_SIZE.is_multiple_of(16) && core::mem::size_of::<TrapFrame>() <= FRAME_SIZE);
 
 extern "C" {
     static corten_vectors: u8;
@@ -165,7 +159,9 @@ const ORIGINS: [&str; 4] = ["EL1 with SP_EL0", "EL1", "EL0 (AArch64)", "EL0 (AAr
 static IN_TRAP: AtomicBool = AtomicBool::new(false);
 
 /// Common exception handler: prints a trap report and halts with exit
-/// status 255 (no halt cookie, as upstream's aarch64 bindings).
+/// status 255, the trap frame as the halt cookie (upstream's aarch64
+/// bindings pass none; corten-hvt prints it and a tender that ignores
+/// cookies loses nothing).
 extern "C" fn corten_trap(kind: u64, frame: *const TrapFrame) -> ! {
     if IN_TRAP.swap(true, Ordering::Relaxed) {
         crate::platform::halt(crate::EXIT_ABORT, 0);
@@ -189,5 +185,5 @@ extern "C" fn corten_trap(kind: u64, frame: *const TrapFrame) -> ! {
         frame as u64 + FRAME_SIZE as u64
     );
     crate::log::error!("ABORT: fatal CPU exception in the guest, halting\n");
-    crate::platform::halt(crate::EXIT_ABORT, 0)
+    crate::platform::halt(crate::EXIT_ABORT, frame as usize)
 }
