@@ -24,6 +24,7 @@ mod guest;
 mod host;
 mod install;
 mod kvm;
+mod sanitize;
 mod test;
 mod toolchain;
 
@@ -77,6 +78,9 @@ build options:
   --guests-only         only the unikernels
   --tender spt|hvt      only unikernels for this tender (repeatable)
   --arch x86_64|aarch64 unikernel architecture (default: the host's)
+  --sanitize address    the tenders and elftool built with AddressSanitizer
+                        (nightly) into target/sanitize/address/bin, then
+                        the tender suites run against them
   --hvt-float hard|soft hvt floating point on x86_64 (default hard: SSE2 like
                         spt; soft: no SSE/x87 instruction, for tenders that
                         run CPL-0 guest code on an emulator without SSE, e.g.
@@ -96,6 +100,7 @@ struct BuildOptions {
     tenders: Vec<Target>,
     arch: Arch,
     hvt_float: HvtFloat,
+    sanitize: Option<String>,
 }
 
 fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
@@ -106,6 +111,7 @@ fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
         tenders: Vec::new(),
         arch: Arch::host(),
         hvt_float: HvtFloat::Hard,
+        sanitize: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -140,6 +146,7 @@ fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
                     _ => return Err(format!("unknown --hvt-float '{v}', expected soft or hard")),
                 };
             }
+            "--sanitize" => o.sanitize = Some(value("--sanitize")?),
             other => return Err(format!("unknown build option '{other}'")),
         }
     }
@@ -155,6 +162,13 @@ fn parse_build(args: &[String]) -> Result<BuildOptions, String> {
 fn build(args: &[String]) -> Result<(), String> {
     let o = parse_build(args)?;
     let root = root();
+    if let Some(s) = &o.sanitize {
+        // The instrumented tenders, checked by the suites on the
+        // unikernels of a normal build.
+        guest::build_unikernels(&root, Arch::host(), &Target::ALL, true)
+            .map_err(|e| e.to_string())?;
+        return sanitize::build(&root, s);
+    }
     if o.host {
         host::build(&root, o.release)?;
     }

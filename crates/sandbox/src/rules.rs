@@ -29,9 +29,44 @@ pub struct Rules {
     calls: BTreeMap<i64, Allowed>,
 }
 
+/// What a sanitizer's runtime calls after a program has confined itself
+/// (its allocator's mappings, its thread bookkeeping at exit, writing and
+/// symbolising a report): allowed outright, and only in the instrumented
+/// builds of `cargo xtask build --sanitize` (`--cfg corten_sanitize`).
+/// Never in a shipped binary.
+#[cfg(corten_sanitize)]
+const SANITIZER_RUNTIME: [i64; 20] = [
+    libc::SYS_mmap,
+    libc::SYS_munmap,
+    libc::SYS_mprotect,
+    libc::SYS_madvise,
+    libc::SYS_sigaltstack,
+    libc::SYS_gettid,
+    libc::SYS_getpid,
+    libc::SYS_sched_yield,
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_rt_sigaction,
+    libc::SYS_futex,
+    libc::SYS_write,
+    libc::SYS_openat,
+    libc::SYS_read,
+    libc::SYS_close,
+    libc::SYS_fstat,
+    libc::SYS_lseek,
+    libc::SYS_readlinkat,
+    libc::SYS_exit,
+    libc::SYS_exit_group,
+];
+
 impl Rules {
     pub fn new() -> Rules {
-        Rules::default()
+        #[allow(unused_mut)] // mutated only in instrumented builds
+        let mut r = Rules::default();
+        #[cfg(corten_sanitize)]
+        for nr in SANITIZER_RUNTIME {
+            r.allow(nr);
+        }
+        r
     }
 
     /// Allows `nr` with any arguments (whatever else was added for it).
