@@ -39,6 +39,7 @@ fi
 case $target in
 elf_parse) cp ../tests/corpus/valid/*.elf ../tests/corpus/malformed/*.elf "$work"/ ;;
 manifest_note) cp ../crates/elftool/tests/golden/*.json "$work"/ ;;
+tender_cli) ;;
 esac
 
 # One process (the machines are shared); -timeout catches hangs, -rss_limit_mb

@@ -2,12 +2,13 @@
 //! same code runs under libFuzzer (nightly, `cargo fuzz run TARGET`) and
 //! under the stable `cargo test` replay of `seeds/` and `regressions/`.
 //!
-//! Targets: `elf_parse`, `manifest_note` (here). Add a target by writing its function here,
+//! Targets: `elf_parse`, `manifest_note`, `tender_cli` (here). Add a target by writing its function here,
 //! a two-line file in fuzz_targets/, a `[[bin]]` in Cargo.toml and a seed
 //! directory `seeds/TARGET/`.
 
 use corten_elf::{AbiTarget, Arch, Elf};
 use corten_manifest::Manifest;
+use corten_tender::cli::{self, ExtraOption, OptionArg, Scan, TenderSpec};
 
 /// Guest memory the ELF target loads into. Small, so that most segment
 /// layouts fall outside it and the refusal paths are fuzzed too, yet large
@@ -92,4 +93,60 @@ fn round_trip(m: &Manifest) {
     assert_eq!(&from_json, m);
     let _ = m.to_c_source();
     let _ = m.to_rust_source();
+}
+
+/// A tender's front end as spt and hvt configure it: one flag and one
+/// option with a value among the extras.
+const SPEC: TenderSpec = TenderSpec {
+    target: "fuzz",
+    version: "0",
+    abi_version: 2,
+    extra_options: &[
+        ExtraOption {
+            name: "--x-flag",
+            arg: OptionArg::Flag,
+            help: "--x-flag",
+            warning: Some("a warning"),
+        },
+        ExtraOption {
+            name: "--x-value",
+            arg: OptionArg::Value,
+            help: "--x-value=V",
+            warning: None,
+        },
+    ],
+};
+
+/// `data` split at NUL bytes as a tender's command line (without argv[0],
+/// at most 64 words), through both passes of the front end: scan, then
+/// parse. Every rejection is one line; an accepted line has its kernel,
+/// a positive memory size, and only named devices.
+pub fn tender_cli(data: &[u8]) {
+    use std::os::unix::ffi::OsStrExt;
+    let args: Vec<std::ffi::OsString> = data
+        .split(|&b| b == 0)
+        .take(64)
+        .map(|w| std::ffi::OsStr::from_bytes(w).to_owned())
+        .collect();
+    let one_line = |e: &dyn std::fmt::Display| {
+        let m = e.to_string();
+        assert!(!m.contains('\n'), "{m}");
+    };
+    match cli::scan(&args) {
+        Ok(Scan::Kernel(i)) => match cli::parse(&SPEC, &args, i) {
+            Ok(o) => {
+                assert!(o.mem_size > 0);
+                assert_eq!(&o.kernel, &args[i]);
+                for d in &o.devices {
+                    assert!(!d.name.is_empty());
+                }
+            }
+            Err(e) => one_line(&e),
+        },
+        Ok(_) => {}
+        Err(e) => one_line(&e),
+    }
+    for w in &args {
+        let _ = cli::parse_mac(w.as_bytes());
+    }
 }

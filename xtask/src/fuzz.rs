@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::deps::{self, Tool};
 
 /// The fuzz targets (fuzz/fuzz_targets/*.rs).
-pub const TARGETS: [&str; 2] = ["elf_parse", "manifest_note"];
+pub const TARGETS: [&str; 3] = ["elf_parse", "manifest_note", "tender_cli"];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut seconds = 60u32;

@@ -16,6 +16,7 @@
 
 mod apps;
 mod bench;
+mod coverage;
 mod cross;
 mod demo;
 mod deps;
@@ -49,6 +50,9 @@ commands:
             (target/unikernels/ARCH/ for another architecture than the host's),
             and the experiment applications (native builds in target/apps/,
             unikernels atlas, libc_test, mothur in target/unikernels/)
+
+  coverage  the host test suite once more with every crate instrumented
+            for coverage; per-crate line coverage into docs/coverage.md
 
   install [--prefix P] [--upstream-names]
             build and install the shipped tenders and elftool (stripped,
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&root()),
         Some("bench") => bench::run(&root(), args.get(1..).unwrap_or_default()),
         Some("fuzz") => fuzz::run(&root(), args.get(1..).unwrap_or_default()),
+        Some("coverage") => coverage::run_coverage(&root()),
         Some("install") => install::run(&root(), args.get(1..).unwrap_or_default()),
         Some("cross") => cross::run(&root(), args.get(1..).unwrap_or_default()),
         Some("test-guest") => guest::test_runtime(&root()).map_err(|e| e.to_string()),

@@ -86,8 +86,13 @@ fn cargo_test(root: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<(), 
     toolchain::run(&mut cmd, &what)
 }
 
+/// Installs what the suites need.
+pub fn ensure_tools() -> Result<(), String> {
+    deps::ensure_tools(&TOOLS)
+}
+
 pub fn run(root: &Path) -> Result<(), String> {
-    deps::ensure_tools(&TOOLS)?;
+    ensure_tools()?;
     // In CI a machine with KVM must run the hvt suite, not skip it.
     let mut env: Vec<(&str, &OsStr)> = Vec::new();
     match kvm::usable() {

@@ -196,6 +196,24 @@ impl Options {
     }
 }
 
+/// `arg` as messages show it: lossy UTF-8, control characters escaped
+/// (`\n`, `\u{1b}`), so an argument cannot break a message into lines or
+/// drive the terminal (found by the `tender_cli` fuzz target).
+pub fn printable(arg: &OsStr) -> String {
+    arg.to_string_lossy()
+        .chars()
+        .flat_map(|c| {
+            let escaped = c
+                .is_control()
+                .then(|| c.escape_default().collect::<String>());
+            escaped
+                .unwrap_or_else(|| c.to_string())
+                .chars()
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// First pass over `args` (without `argv[0]`): finds KERNEL, the first
 /// argument not starting with `-` or the one after `--`.
 pub fn scan(args: &[OsString]) -> Result<Scan, CliError> {
@@ -244,7 +262,7 @@ pub fn parse(
         if b == b"--" {
             continue; // only ever the last one, right before KERNEL
         }
-        let shown = arg.to_string_lossy().into_owned();
+        let shown = printable(arg);
         if let Some(v) = b.strip_prefix(b"--mem=") {
             o.mem_size = parse_mem(v)?;
         } else if let Some(d) = parse_device(&shown, b)? {
@@ -283,7 +301,7 @@ fn match_extra(spec: &TenderSpec, arg: &[u8]) -> Option<ExtraMatch> {
 /// `--mem=` value: a whole number of MiB, 1 or more, returned in bytes.
 fn parse_mem(v: &[u8]) -> Result<u64, CliError> {
     let err = |reason| CliError::Mem {
-        value: String::from_utf8_lossy(v).into_owned(),
+        value: printable(OsStr::from_bytes(v)),
         reason,
     };
     let mib = parse_decimal(v).ok_or_else(|| {
@@ -329,7 +347,7 @@ fn split_name<'a>(shown: &str, rest: &'a [u8]) -> Result<(String, &'a [u8]), Cli
     if name.is_empty() || name.len() > MFT_NAME_MAX || !name.iter().all(u8::is_ascii_alphanumeric) {
         return Err(invalid(format!(
             "device name `{}' must be 1 to {MFT_NAME_MAX} ASCII letters or digits",
-            String::from_utf8_lossy(name)
+            printable(OsStr::from_bytes(name))
         )));
     }
     // All bytes are ASCII alphanumerics here.
@@ -410,7 +428,7 @@ fn parse_block_path(shown: &str, v: &[u8]) -> Result<DeviceArgKind, CliError> {
 fn parse_sector_size(shown: &str, v: &[u8]) -> Result<u16, CliError> {
     let err = || CliError::SectorSize {
         option: shown.to_owned(),
-        value: String::from_utf8_lossy(v).into_owned(),
+        value: printable(OsStr::from_bytes(v)),
     };
     let n = parse_decimal(v).ok_or_else(err)?;
     if n < u64::from(MIN_SECTOR_SIZE) || n > u64::from(MAX_SECTOR_SIZE) || !n.is_power_of_two() {
@@ -443,6 +461,17 @@ pub fn parse_mac(v: &[u8]) -> Option<[u8; 6]> {
         *byte = u8::from_str_radix(s, 16).ok()?;
     }
     groups.next().is_none().then_some(mac)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable(OsStr::new("--mem=x")), "--mem=x");
+        assert_eq!(printable(OsStr::new("--a\nb\x1b[2J")), "--a\\nb\\u{1b}[2J");
+    }
 }
 
 #[cfg(test)]
