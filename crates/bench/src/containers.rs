@@ -32,13 +32,7 @@ pub const PODS: usize = 50;
 const TOOLS: [&str; 6] = ["containerd", "ctr", "runc", "umoci", "skopeo", "gcc"];
 
 fn missing_tools() -> Vec<&'static str> {
-    TOOLS
-        .into_iter()
-        .filter(|t| {
-            !std::env::var_os("PATH")
-                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()))
-        })
-        .collect()
+    TOOLS.into_iter().filter(|t| which(t).is_none()).collect()
 }
 
 /// One `ctr run --rm` (a fresh container id each time), timed in µs.

@@ -200,18 +200,21 @@ impl Options {
 /// (`\n`, `\u{1b}`), so an argument cannot break a message into lines or
 /// drive the terminal (found by the `tender_cli` fuzz target).
 pub fn printable(arg: &OsStr) -> String {
-    arg.to_string_lossy()
-        .chars()
-        .flat_map(|c| {
-            let escaped = c
-                .is_control()
-                .then(|| c.escape_default().collect::<String>());
-            escaped
-                .unwrap_or_else(|| c.to_string())
-                .chars()
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let lossy = arg.to_string_lossy();
+    // Every option of every start goes through here: no work beyond the
+    // copy unless there is something to escape.
+    if !lossy.chars().any(char::is_control) {
+        return lossy.into_owned();
+    }
+    let mut out = String::with_capacity(lossy.len() + 8);
+    for c in lossy.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// First pass over `args` (without `argv[0]`): finds KERNEL, the first

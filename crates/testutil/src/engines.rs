@@ -196,11 +196,18 @@ impl Containerd {
         self.daemon.ctr(&self.ns, args, timeout)
     }
 
-    /// `ctr run --rm` of `image` with corten-oci as the runc binary.
-    pub fn run(&self, id: &str, extra: &[&str], image: &str, args: &[&str]) -> Outcome {
+    /// `ctr run MODE` (`--rm` or `-d`) arguments for `image` as `id`,
+    /// corten-oci as the runc binary.
+    fn run_args<'a>(
+        &'a self,
+        mode: &'a str,
+        extra: &[&'a str],
+        image: &'a str,
+        id: &'a str,
+    ) -> Vec<&'a str> {
         let mut a = vec![
             "run",
-            "--rm",
+            mode,
             "--runtime",
             "io.containerd.runc.v2",
             "--runc-binary",
@@ -209,6 +216,12 @@ impl Containerd {
         a.extend_from_slice(extra);
         a.push(image);
         a.push(id);
+        a
+    }
+
+    /// `ctr run --rm` of `image` with corten-oci as the runc binary.
+    pub fn run(&self, id: &str, extra: &[&str], image: &str, args: &[&str]) -> Outcome {
+        let mut a = self.run_args("--rm", extra, image, id);
         a.extend_from_slice(args);
         self.ctr(&a)
     }
@@ -234,18 +247,7 @@ impl Containerd {
 
     /// `ctr run -d` of `image` as `id` with corten-oci; must succeed.
     pub fn run_detached(&self, id: &str, extra: &[&str], image: &str) {
-        let mut a = vec![
-            "run",
-            "-d",
-            "--runtime",
-            "io.containerd.runc.v2",
-            "--runc-binary",
-        ];
-        a.push(self.oci.to_str().unwrap());
-        a.extend_from_slice(extra);
-        a.push(image);
-        a.push(id);
-        let out = self.ctr(&a);
+        let out = self.ctr(&self.run_args("-d", extra, image, id));
         assert_eq!(out.status, 0, "ctr run -d {id}: {}", out.output());
     }
 
@@ -290,17 +292,8 @@ impl Containerd {
         Command::new("ctr")
             .arg("--address")
             .arg(self.address())
-            .args([
-                "-n",
-                &self.ns,
-                "run",
-                "--rm",
-                "--runtime",
-                "io.containerd.runc.v2",
-                "--runc-binary",
-            ])
-            .arg(&self.oci)
-            .args([image, id])
+            .args(["-n", &self.ns])
+            .args(self.run_args("--rm", &[], image, id))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
