@@ -98,19 +98,53 @@ pub fn lock(b: &BlockBacking) -> Result<Option<String>, BlockError> {
 
 /// "process PID (NAME)" holding a lock on the file (device, inode), from
 /// /proc/locks, when /proc can tell.
-fn lock_holder((dev, ino): (u64, u64)) -> Option<String> {
+fn lock_holder(file: (u64, u64)) -> Option<String> {
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    // Lines like "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1311845 0 EOF":
-    // the device as hex major:minor, the inode in decimal.
-    let want = format!("{:02x}:{:02x}:{ino}", libc::major(dev), libc::minor(dev));
-    let pid = locks.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.get(5) == Some(&want.as_str())).then(|| f.get(4).map(|p| p.to_string()))?
-    })?;
+    let pid = holder_pid(&locks, file, |pid| holds_open(pid, file))?;
     Some(match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
         Ok(comm) => format!("process {pid} ({})", comm.trim()),
         Err(_) => format!("process {pid}"),
     })
+}
+
+/// The pid of the /proc/locks line about the file (device, inode). Lines
+/// read like "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1311845 0 EOF": the
+/// device as hex major:minor, the inode in decimal. The kernel prints the
+/// super block's device, which is not always the one stat(2) reports
+/// (btrfs subvolumes, some overlay set-ups), so a line with only the inode
+/// matching counts when `confirm` finds the file open in that process.
+fn holder_pid(
+    locks: &str,
+    (dev, ino): (u64, u64),
+    confirm: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let exact = format!("{:02x}:{:02x}:{ino}", libc::major(dev), libc::minor(dev));
+    let inode = format!(":{ino}");
+    let lines: Vec<(&str, &str)> = locks
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((*f.get(4)?, *f.get(5)?))
+        })
+        .collect();
+    let found = lines.iter().find(|(_, id)| *id == exact);
+    let found = found.or_else(|| {
+        lines
+            .iter()
+            .find(|(pid, id)| id.ends_with(&inode) && confirm(pid))
+    });
+    found.map(|(pid, _)| pid.to_string())
+}
+
+/// Whether process `pid` has the file (device, inode) open, as far as
+/// /proc/PID/fd lets this process look.
+fn holds_open(pid: &str, file: (u64, u64)) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| std::fs::metadata(fd.path()).is_ok_and(|m| (m.dev(), m.ino()) == file))
 }
 
 /// An opened backing file or device.
@@ -178,6 +212,25 @@ pub fn check_geometry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_holder_matches_device_and_inode_or_a_confirmed_inode() {
+        let dev = libc::makedev(0xfe, 1);
+        let locks = "1: POSIX  ADVISORY  WRITE 7 fe:01:41234 0 EOF\n\
+                     2: FLOCK  ADVISORY  WRITE 42 fe:01:1234 0 EOF\n";
+        let never = |_: &str| false;
+        assert_eq!(holder_pid(locks, (dev, 1234), never).as_deref(), Some("42"));
+        // Another device number for the same inode (a btrfs subvolume):
+        // only when the process is seen holding the file.
+        let other = libc::makedev(0, 0x31);
+        assert_eq!(holder_pid(locks, (other, 1234), never), None);
+        assert_eq!(
+            holder_pid(locks, (other, 1234), |p| p == "42").as_deref(),
+            Some("42")
+        );
+        assert_eq!(holder_pid(locks, (dev, 234), |_| true), None);
+        assert_eq!(holder_pid("garbage\n\n", (dev, 1234), |_| true), None);
+    }
 
     #[test]
     fn geometry_rules() {
