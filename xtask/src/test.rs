@@ -171,6 +171,8 @@ pub fn run(root: &Path) -> Result<(), String> {
             "--test",
             "cli",
             "--test",
+            "run",
+            "--test",
             "ctr",
             "--test",
             "podman",

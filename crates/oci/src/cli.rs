@@ -13,6 +13,15 @@ use crate::error::OciError;
 /// Where container state lives without `--root` (runc: /run/runc).
 pub const DEFAULT_ROOT: &str = "/run/corten-oci";
 
+/// How `list` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+    /// Ids only (`--quiet`).
+    Quiet,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -57,6 +66,29 @@ pub enum Command {
         id: String,
         json: bool,
     },
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    /// `exec [OPTIONS] ID [COMMAND...]`: only the id matters to
+    /// corten-oci (runc gets the whole command line).
+    Exec {
+        id: String,
+    },
+    List {
+        format: ListFormat,
+    },
+    /// create, start, and (unless detached) wait for the exit and delete.
+    Run {
+        id: String,
+        bundle: PathBuf,
+        pid_file: Option<PathBuf>,
+        console_socket: Option<PathBuf>,
+        detach: bool,
+        keep: bool,
+    },
     Features,
     Version,
     Help,
@@ -79,8 +111,16 @@ every other bundle is handed to runc.
 commands:
   create [--bundle DIR] [--pid-file F] [--console-socket S] ID
   start ID
+  run [--bundle DIR] [--detach] [--keep] [--pid-file F] [--console-socket S] ID
+                               (create + start; waits, exits with the
+                               container's status and deletes it unless
+                               --detach or --keep)
   state ID
+  list [--format table|json] [--quiet]
   kill [--all] ID [SIGNAL]     (default SIGTERM; a number or a name)
+  pause ID, resume ID          (freeze or thaw the container's cgroup)
+  exec [OPTIONS] ID COMMAND    (runc's containers only: a unikernel has
+                               nothing to run a command in)
   delete [--force] ID
   ps [--format table|json] ID
   features
@@ -172,14 +212,58 @@ pub fn parse(argv: &[String]) -> Result<Invocation, OciError> {
     Ok(Invocation { global, command })
 }
 
+/// runc exec's options that take a value (the others are flags).
+const EXEC_VALUES: [&str; 19] = [
+    "--console-socket",
+    "--pidfd-socket",
+    "--cwd",
+    "--env",
+    "-e",
+    "--user",
+    "-u",
+    "--additional-gids",
+    "-g",
+    "--process",
+    "-p",
+    "--apparmor",
+    "--process-label",
+    "--pid-file",
+    "--cap",
+    "-c",
+    "--preserve-fds",
+    "--cgroup",
+    "--tty-size",
+];
+
+/// `exec`'s options end at the id; what follows is the command to run.
+fn parse_exec(args: &mut Args<'_>) -> Result<Command, OciError> {
+    while let Some(arg) = args.rest.next() {
+        let (name, inline) = split(arg);
+        if EXEC_VALUES.contains(&name) {
+            args.value(name, inline)?;
+        } else if !name.starts_with('-') || name == "-" {
+            crate::state::check_id(arg)?;
+            return Ok(Command::Exec { id: arg.clone() });
+        }
+    }
+    Err(OciError::Usage("exec: container id cannot be empty".into()))
+}
+
 /// The options of one command and its operands (`ID`, `SIGNAL`).
 fn parse_command(command: &str, args: &mut Args<'_>) -> Result<Command, OciError> {
+    if command == "exec" {
+        return parse_exec(args);
+    }
     let mut bundle = PathBuf::from(".");
     let mut pid_file = None;
     let mut console_socket = None;
     let mut all = false;
     let mut force = false;
     let mut json = false;
+    let mut list_format = ListFormat::Table;
+    let mut detach = false;
+    let mut keep = false;
+    let mut quiet = false;
     let mut operands = Vec::new();
     while let Some(arg) = args.rest.next() {
         let (name, inline) = split(arg);
@@ -197,6 +281,21 @@ fn parse_command(command: &str, args: &mut Args<'_>) -> Result<Command, OciError
                 args.value(name, inline)?;
             }
             ("create" | "run", "--no-new-keyring") => {}
+            ("run", "--detach" | "-d") => detach = true,
+            ("run", "--keep") => keep = true,
+            ("run", "--no-subreaper") => {}
+            ("list", "--quiet" | "-q") => quiet = true,
+            ("list", "--format" | "-f") => {
+                list_format = match args.value(name, inline)?.as_str() {
+                    "json" => ListFormat::Json,
+                    "table" => ListFormat::Table,
+                    other => {
+                        return Err(OciError::Usage(format!(
+                            "unknown list format {other:?}, expected table or json"
+                        )))
+                    }
+                }
+            }
             ("kill", "--all" | "-a") => all = true,
             ("delete", "--force" | "-f") => force = true,
             ("ps", "--format" | "-f") => {
@@ -235,6 +334,23 @@ fn parse_command(command: &str, args: &mut Args<'_>) -> Result<Command, OciError
             console_socket,
         },
         "start" => Command::Start { id: id()? },
+        "run" => Command::Run {
+            id: id()?,
+            bundle,
+            pid_file,
+            console_socket,
+            detach,
+            keep,
+        },
+        "pause" => Command::Pause { id: id()? },
+        "resume" => Command::Resume { id: id()? },
+        "list" => Command::List {
+            format: if quiet {
+                ListFormat::Quiet
+            } else {
+                list_format
+            },
+        },
         "state" => Command::State { id: id()? },
         "kill" => {
             let id = id()?;
@@ -325,6 +441,53 @@ mod tests {
     }
 
     #[test]
+    fn run_list_pause_exec() {
+        let r = parse(&argv("run -d --keep --bundle /b --pid-file /p c1")).unwrap();
+        assert_eq!(
+            r.command,
+            Command::Run {
+                id: "c1".into(),
+                bundle: "/b".into(),
+                pid_file: Some("/p".into()),
+                console_socket: None,
+                detach: true,
+                keep: true,
+            }
+        );
+        let list = |s: &str| parse(&argv(s)).unwrap().command;
+        assert_eq!(
+            list("list"),
+            Command::List {
+                format: ListFormat::Table
+            }
+        );
+        assert_eq!(
+            list("list -f json"),
+            Command::List {
+                format: ListFormat::Json
+            }
+        );
+        assert_eq!(
+            list("list --format=json -q"),
+            Command::List {
+                format: ListFormat::Quiet
+            }
+        );
+        assert_eq!(list("pause c1"), Command::Pause { id: "c1".into() });
+        assert_eq!(list("resume c1"), Command::Resume { id: "c1".into() });
+        // The shim's exec: options with values before the id, then the
+        // command, whose own options are not corten-oci's.
+        assert_eq!(
+            list("exec --process /b/p.json --detach --pid-file /b/e.pid c1"),
+            Command::Exec { id: "c1".into() }
+        );
+        assert_eq!(
+            list("exec -t --cwd / -e A=1 --user=0:0 c1 ls -l --color"),
+            Command::Exec { id: "c1".into() }
+        );
+    }
+
+    #[test]
     fn errors() {
         for bad in [
             "",
@@ -335,6 +498,13 @@ mod tests {
             "kill --everything c1",
             "state c1 c2",
             "state ../x",
+            "list c1",
+            "list --format yaml",
+            "pause",
+            "exec --tty",
+            "exec --cwd",
+            "exec ../x sh",
+            "run --frob c1",
             "--root",
         ] {
             assert!(parse(&argv(bad)).is_err(), "{bad:?} parsed");

@@ -1,5 +1,5 @@
 //! The commands that act on an existing container: start, state, kill,
-//! delete, ps. Each takes the container's lock first. A container that is
+//! delete, ps, pause, resume, exec, and list over all of them. Each takes the container's lock first. A container that is
 //! not Corten's goes to runc, which answers in its own words (also
 //! "does not exist" when nobody has it).
 
@@ -10,6 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::cli::ListFormat;
 use crate::error::OciError;
 use crate::state::{self, Dir, State, Status};
 use crate::{cgroup, runc, signal};
@@ -32,6 +33,7 @@ pub fn start(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
     match st.status() {
         Status::Created => {}
         Status::Running => return Err(OciError::StartRunning),
+        Status::Paused => return Err(OciError::StartPaused),
         Status::Stopped => return Err(OciError::StartStopped),
     }
     let fifo = dir.path.join(state::FIFO);
@@ -130,6 +132,10 @@ pub fn delete(root: &Path, id: &str, force: bool, argv: &[String]) -> Result<(),
             // SAFETY: kill takes numbers; ESRCH is fine.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
+        if status == Status::Paused {
+            // Frozen processes (cgroup v1) die only once thawed.
+            cgroup::freeze(&st.cgroups, false)?;
+        }
         let deadline = Instant::now() + WAIT;
         while st.status() != Status::Stopped {
             if Instant::now() > deadline {
@@ -174,6 +180,101 @@ pub fn ps(root: &Path, id: &str, json: bool, argv: &[String]) -> Result<(), OciE
         for p in pids {
             let cmd = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
             println!("{p:<5} {}", cmd.trim());
+        }
+    }
+    Ok(())
+}
+
+/// `pause`: freezes the container's cgroup (runc pauses created and
+/// running containers alike).
+pub fn pause(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
+    let (_dir, st) = open(root, id, argv)?;
+    match st.status() {
+        Status::Created | Status::Running => cgroup::freeze(&st.cgroups, true),
+        Status::Paused | Status::Stopped => Err(OciError::NotRunning(id.to_owned())),
+    }
+}
+
+/// `resume`: thaws a paused container.
+pub fn resume(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
+    let (_dir, st) = open(root, id, argv)?;
+    match st.status() {
+        Status::Paused => cgroup::freeze(&st.cgroups, false),
+        _ => Err(OciError::NotPaused(id.to_owned())),
+    }
+}
+
+/// `exec`: runc's containers run the command; a unikernel has nothing to
+/// run it in, which is said plainly (this is what `kubectl exec` shows).
+pub fn exec(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
+    let (_dir, st) = open(root, id, argv)?;
+    match st.status() {
+        Status::Stopped => Err(OciError::ExecStopped),
+        _ => Err(OciError::ExecUnikernel(id.to_owned())),
+    }
+}
+
+/// `list`: every container under `root`, corten-oci's and (when runc is
+/// there) runc's, as a table, as JSON (runc's fields) or ids only.
+pub fn list(root: &Path, format: ListFormat) -> Result<(), OciError> {
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut runcs = false;
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e.flatten().map(|e| e.file_name()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(OciError::io(root, e)),
+    };
+    for name in entries {
+        let Some(id) = name.to_str() else { continue };
+        match Dir::open(root, id) {
+            Ok(Some((_dir, st))) => rows.push(st.oci_state()),
+            // Removed meanwhile, runc's, or not a container.
+            Ok(None) => runcs |= root.join(id).join("state.json").exists(),
+            // One damaged container does not hide the others.
+            Err(e @ OciError::State { .. }) => eprintln!("corten-oci: list: {e}"),
+            Err(e) => return Err(e),
+        }
+    }
+    if runcs && runc::available() {
+        rows.extend(runc::list(root)?);
+    }
+    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    match format {
+        ListFormat::Quiet => rows
+            .iter()
+            .for_each(|r| println!("{}", r["id"].as_str().unwrap_or(""))),
+        ListFormat::Json => println!("{}", serde_json::Value::Array(rows)),
+        ListFormat::Table => {
+            let cell = |r: &serde_json::Value, k: &str| match &r[k] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
+            let keys = ["id", "pid", "status", "bundle", "created", "owner"];
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| keys.iter().map(|k| cell(r, k)).collect())
+                .collect();
+            let widths: Vec<usize> = (0..head.len())
+                .map(|i| {
+                    table
+                        .iter()
+                        .map(|r| r[i].len())
+                        .chain([head[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: &[String]| {
+                let padded: Vec<String> = cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect();
+                println!("{}", padded.join("   ").trim_end());
+            };
+            line(&head.map(str::to_owned));
+            table.iter().for_each(|r| line(r));
         }
     }
     Ok(())

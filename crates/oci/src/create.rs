@@ -42,6 +42,10 @@ pub struct Request<'a> {
     pub bundle: &'a Path,
     pub pid_file: Option<&'a Path>,
     pub console_socket: Option<&'a Path>,
+    /// `run` without a console socket: a terminal bundle's console is the
+    /// caller's own stdio (a unikernel's console is a byte stream; it
+    /// needs no pty of its own).
+    pub stdio_console: bool,
 }
 
 fn pipe() -> Result<(File, File), OciError> {
@@ -79,7 +83,7 @@ pub fn run(req: &Request<'_>, argv: &[String]) -> Result<(), OciError> {
     let Some(plan) = image::inspect(&spec, &root_dir)? else {
         return runc::exec(argv);
     };
-    if spec.terminal && req.console_socket.is_none() {
+    if spec.terminal && req.console_socket.is_none() && !req.stdio_console {
         return Err(OciError::Usage(
             "process.terminal is set: --console-socket is required".into(),
         ));
@@ -257,6 +261,7 @@ struct Init<'a> {
 impl Init<'_> {
     /// The child side of the clone: never returns.
     fn run(self, mut go: File, mut ready: File) -> ! {
+        clean_signals();
         let mut byte = [0u8; 1];
         if go.read_exact(&mut byte).is_err() {
             // create died or gave up: nothing to do.
@@ -404,6 +409,25 @@ fn set_user(user: &crate::spec::User) -> Result<(), OciError> {
         }
     }
     Ok(())
+}
+
+/// The container starts with no signal blocked or ignored, whatever its
+/// caller had (`run` blocks every signal to forward them; a shell's
+/// background job ignores SIGINT and SIGQUIT): a tender that ignored
+/// SIGTERM would never stop on `kill`.
+fn clean_signals() {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut none: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `none` is a valid sigset_t; setting this process's mask and
+    // default dispositions has no memory-safety preconditions (SIGKILL,
+    // SIGSTOP and numbers past the last signal just fail).
+    unsafe {
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        for sig in 1..libc::SIGRTMAX() {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
 }
 
 fn exit(code: i32) -> ! {

@@ -25,6 +25,18 @@ pub enum OciError {
     StartStopped,
     #[error("cannot start an already running container")]
     StartRunning,
+    #[error("cannot start a paused container: resume it")]
+    StartPaused,
+    #[error("container not paused")]
+    NotPaused(String),
+    #[error("cannot exec in a stopped container")]
+    ExecStopped,
+    #[error(
+        "cannot exec in container {0}: it runs a unikernel, one program with no processes, \
+         shell or file system to run a command in; its console is the container's log, and \
+         kill stops it"
+    )]
+    ExecUnikernel(String),
     #[error("cannot delete container {id} that is not stopped: {status}")]
     DeleteNotStopped { id: String, status: &'static str },
     #[error("{path}: {source}")]

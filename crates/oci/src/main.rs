@@ -15,6 +15,7 @@ mod mounts;
 mod net;
 mod pid1;
 mod rootfs;
+mod run;
 mod runc;
 mod signal;
 mod spec;
@@ -31,43 +32,72 @@ use error::OciError;
 /// The OCI runtime spec version corten-oci implements.
 pub const OCI_VERSION: &str = "1.0.2";
 
-fn run(inv: &cli::Invocation, argv: &[String]) -> Result<(), OciError> {
+/// Runs the command; the exit status (0 but for a foreground `run`).
+fn run(inv: &cli::Invocation, argv: &[String]) -> Result<u8, OciError> {
     let root = &inv.global.root;
+    let done = |r: Result<(), OciError>| r.map(|()| 0);
     match &inv.command {
         Command::Create {
             id,
             bundle,
             pid_file,
             console_socket,
-        } => create::run(
+        } => done(create::run(
             &create::Request {
                 root,
                 id,
                 bundle,
                 pid_file: pid_file.as_deref(),
                 console_socket: console_socket.as_deref(),
+                stdio_console: false,
+            },
+            argv,
+        )),
+        Command::Run {
+            id,
+            bundle,
+            pid_file,
+            console_socket,
+            detach,
+            keep,
+        } => run::run(
+            &run::Request {
+                create: create::Request {
+                    root,
+                    id,
+                    bundle,
+                    pid_file: pid_file.as_deref(),
+                    console_socket: console_socket.as_deref(),
+                    stdio_console: console_socket.is_none(),
+                },
+                detach: *detach,
+                keep: *keep,
             },
             argv,
         ),
-        Command::Start { id } => commands::start(root, id, argv),
-        Command::State { id } => commands::state(root, id, argv),
-        Command::Kill { id, signal, all } => commands::kill(root, id, signal, *all, argv),
-        Command::Delete { id, force } => commands::delete(root, id, *force, argv),
-        Command::Ps { id, json } => commands::ps(root, id, *json, argv),
+        Command::Start { id } => done(commands::start(root, id, argv)),
+        Command::State { id } => done(commands::state(root, id, argv)),
+        Command::Kill { id, signal, all } => done(commands::kill(root, id, signal, *all, argv)),
+        Command::Delete { id, force } => done(commands::delete(root, id, *force, argv)),
+        Command::Ps { id, json } => done(commands::ps(root, id, *json, argv)),
+        Command::Pause { id } => done(commands::pause(root, id, argv)),
+        Command::Resume { id } => done(commands::resume(root, id, argv)),
+        Command::Exec { id } => done(commands::exec(root, id, argv)),
+        Command::List { format } => done(commands::list(root, *format)),
         Command::Features => {
             println!("{:#}", commands::features());
-            Ok(())
+            Ok(0)
         }
         Command::Version => {
             println!(
                 "corten-oci version {}\nspec: {OCI_VERSION}\ntenders: corten-spt, corten-hvt (Solo5 ABI 2); other bundles: runc",
                 env!("CARGO_PKG_VERSION")
             );
-            Ok(())
+            Ok(0)
         }
         Command::Help => {
             print!("{}", cli::usage());
-            Ok(())
+            Ok(0)
         }
     }
 }
@@ -87,7 +117,7 @@ fn main() -> ExitCode {
         }
     };
     match run(&inv, &argv) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             log::error(
                 inv.global.log.as_deref(),

@@ -13,7 +13,7 @@ use std::ffi::CString;
 
 use crate::error::OciError;
 
-fn all_signals() -> libc::sigset_t {
+pub fn all_signals() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigfillset initialises it.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is a valid sigset_t.
@@ -55,35 +55,40 @@ pub fn run(
         // SAFETY: ends the child without unwinding.
         unsafe { libc::_exit(127) };
     }
+    let code = supervise(child, &all);
+    // SAFETY: the tender is gone: so is the container.
+    unsafe { libc::_exit(code) }
+}
+
+/// Forwards every signal in `signals` (blocked by the caller) to `child`
+/// until it exits; its exit status, or 128 + the signal that killed it.
+/// Other children that exit meanwhile are reaped (a pid 1 inherits
+/// orphans).
+pub fn supervise(child: libc::pid_t, signals: &libc::sigset_t) -> i32 {
     loop {
+        // A SIGCHLD that came before the caller blocked it was not queued:
+        // look before waiting.
+        let mut status = 0;
+        loop {
+            // SAFETY: reaps any exited child, without blocking.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid == child {
+                return if libc::WIFEXITED(status) {
+                    libc::WEXITSTATUS(status)
+                } else {
+                    128 + libc::WTERMSIG(status)
+                };
+            }
+            if pid <= 0 {
+                break;
+            }
+        }
         // SAFETY: `info` is plain data sigwaitinfo fills in.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: waits for one of the blocked signals.
-        let sig = unsafe { libc::sigwaitinfo(&all, &mut info) };
-        if sig < 0 {
-            continue; // EINTR
-        }
-        if sig == libc::SIGCHLD {
-            let mut status = 0;
-            loop {
-                // SAFETY: reaps any exited child (only the tender is ours,
-                // but a pid 1 inherits orphans too).
-                let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-                if pid <= 0 {
-                    break;
-                }
-                if pid == child {
-                    let code = if libc::WIFEXITED(status) {
-                        libc::WEXITSTATUS(status)
-                    } else {
-                        128 + libc::WTERMSIG(status)
-                    };
-                    // SAFETY: the tender is gone: so is the container.
-                    unsafe { libc::_exit(code) };
-                }
-            }
-        } else {
-            // SAFETY: forwards the signal to the tender.
+        let sig = unsafe { libc::sigwaitinfo(signals, &mut info) };
+        if sig > 0 && sig != libc::SIGCHLD {
+            // SAFETY: forwards the signal to the child.
             unsafe { libc::kill(child, sig) };
         }
     }

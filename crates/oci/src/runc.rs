@@ -25,3 +25,34 @@ pub fn exec(argv: &[String]) -> Result<(), OciError> {
 pub fn available() -> bool {
     runc().is_file()
 }
+
+/// runc's own containers under `root`, as `runc list --format json` gives
+/// them (runc prints `null` for none).
+pub fn list(root: &std::path::Path) -> Result<Vec<serde_json::Value>, OciError> {
+    let path = runc();
+    let out = std::process::Command::new(&path)
+        .arg("--root")
+        .arg(root)
+        .args(["list", "--format", "json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|source| OciError::Runc {
+            path: path.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(OciError::Init(format!(
+            "runc list failed ({}) for the runc containers under {}",
+            out.status,
+            root.display()
+        )));
+    }
+    match serde_json::from_slice(&out.stdout) {
+        Ok(serde_json::Value::Array(rows)) => Ok(rows),
+        Ok(serde_json::Value::Null) => Ok(Vec::new()),
+        _ => Err(OciError::Init(format!(
+            "runc list printed something other than a JSON list for {}",
+            root.display()
+        ))),
+    }
+}

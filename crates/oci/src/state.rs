@@ -42,6 +42,8 @@ pub fn check_id(id: &str) -> Result<(), OciError> {
 pub enum Status {
     Created,
     Running,
+    /// Alive, with its cgroup frozen by `pause`.
+    Paused,
     Stopped,
 }
 
@@ -50,6 +52,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -173,7 +176,9 @@ impl State {
     pub fn status(&self) -> Status {
         match proc_stat(self.pid) {
             Some((state, start)) if start == self.start_time && state != 'Z' && state != 'X' => {
-                if self.started {
+                if crate::cgroup::frozen(&self.cgroups) {
+                    Status::Paused
+                } else if self.started {
                     Status::Running
                 } else {
                     Status::Created

@@ -297,3 +297,34 @@ fn images_packaged_for_urunc_run_unchanged() {
     );
     ctd.assert_gone("u2");
 }
+
+#[test]
+fn a_task_pauses_resumes_and_refuses_exec() {
+    if !engines_or_skip("a_task_pauses_resumes_and_refuses_exec") {
+        return;
+    }
+    let ctd = common::containerd("pause");
+    let image = ctd.unikernel_image("bench_yield", "spt", &["100000000000"]);
+    ctd.run_detached("p1", &[], &image);
+    ctd.wait_running("p1", Duration::from_secs(20));
+    // containerd's shim calls `corten-oci pause`, then reads `state`.
+    let out = ctd.ctr(&["task", "pause", "p1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    ctd.wait_task("p1", "PAUSED", Duration::from_secs(20));
+    let out = ctd.ctr(&["task", "resume", "p1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    ctd.wait_running("p1", Duration::from_secs(20));
+    // What `kubectl exec` gets: the shim's `exec` refused, with the reason.
+    let out = ctd.ctr(&["task", "exec", "--exec-id", "e1", "p1", "/bin/sh"]);
+    eprintln!("ctr task exec: {}", out.output());
+    assert_ne!(out.status, 0, "{}", out.output());
+    assert!(
+        out.output().contains("it runs a unikernel"),
+        "{}",
+        out.output()
+    );
+    let out = ctd.ctr(&["task", "kill", "-s", "SIGKILL", "p1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    ctd.wait_stopped("p1", Duration::from_secs(20));
+    ctd.remove("p1");
+}

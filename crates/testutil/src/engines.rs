@@ -261,7 +261,8 @@ impl Containerd {
         self.wait_task(id, "RUNNING", timeout);
     }
 
-    fn wait_task(&self, id: &str, status: &str, timeout: Duration) {
+    /// Waits (bounded) until `ctr task ls` shows task `id` as `status`.
+    pub fn wait_task(&self, id: &str, status: &str, timeout: Duration) {
         let is = || {
             self.ctr(&["task", "ls"])
                 .stdout
