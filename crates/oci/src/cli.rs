@@ -80,6 +80,14 @@ pub enum Command {
     List {
         format: ListFormat,
     },
+    /// New resource limits: `--resources` (a file, or `-` for stdin, read
+    /// only once the container is known to be corten-oci's: runc reads it
+    /// otherwise), then the flags over it.
+    Update {
+        id: String,
+        file: Option<String>,
+        flags: crate::update::Resources,
+    },
     /// create, start, and (unless detached) wait for the exit and delete.
     Run {
         id: String,
@@ -119,6 +127,9 @@ commands:
   list [--format table|json] [--quiet]
   kill [--all] ID [SIGNAL]     (default SIGTERM; a number or a name)
   pause ID, resume ID          (freeze or thaw the container's cgroup)
+  update [--resources FILE|-] [--memory N] [--cpu-shares N] [--cpu-quota N]
+         [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] [--pids-limit N]
+         [--memory-reservation N] [--memory-swap N] [--blkio-weight N] ID
   exec [OPTIONS] ID COMMAND    (runc's containers only: a unikernel has
                                nothing to run a command in)
   delete [--force] ID
@@ -264,6 +275,8 @@ fn parse_command(command: &str, args: &mut Args<'_>) -> Result<Command, OciError
     let mut detach = false;
     let mut keep = false;
     let mut quiet = false;
+    let mut resources_file = None;
+    let mut flags = crate::update::Resources::default();
     let mut operands = Vec::new();
     while let Some(arg) = args.rest.next() {
         let (name, inline) = split(arg);
@@ -285,6 +298,11 @@ fn parse_command(command: &str, args: &mut Args<'_>) -> Result<Command, OciError
             ("run", "--keep") => keep = true,
             ("run", "--no-subreaper") => {}
             ("list", "--quiet" | "-q") => quiet = true,
+            ("update", "--resources" | "-r") => resources_file = Some(args.value(name, inline)?),
+            ("update", n) if crate::update::FLAGS.contains(&n) => {
+                let v = args.value(n, inline)?;
+                flags.set_flag(n, &v)?;
+            }
             ("list", "--format" | "-f") => {
                 list_format = match args.value(name, inline)?.as_str() {
                     "json" => ListFormat::Json,
@@ -344,6 +362,11 @@ fn parse_command(command: &str, args: &mut Args<'_>) -> Result<Command, OciError
         },
         "pause" => Command::Pause { id: id()? },
         "resume" => Command::Resume { id: id()? },
+        "update" => Command::Update {
+            id: id()?,
+            file: resources_file,
+            flags,
+        },
         "list" => Command::List {
             format: if quiet {
                 ListFormat::Quiet
@@ -481,6 +504,15 @@ mod tests {
             list("exec --process /b/p.json --detach --pid-file /b/e.pid c1"),
             Command::Exec { id: "c1".into() }
         );
+        let u = list("update --resources - --memory 1g --cpu-quota=50000 c1");
+        let Command::Update { id, file, flags } = u else {
+            panic!("{u:?}")
+        };
+        assert_eq!((id.as_str(), file.as_deref()), ("c1", Some("-")));
+        assert_eq!(
+            (flags.memory, flags.cpu_quota),
+            (Some(1 << 30), Some(50000))
+        );
         assert_eq!(
             list("exec -t --cwd / -e A=1 --user=0:0 c1 ls -l --color"),
             Command::Exec { id: "c1".into() }
@@ -505,6 +537,9 @@ mod tests {
             "exec --cwd",
             "exec ../x sh",
             "run --frob c1",
+            "update --memory lots c1",
+            "update --cpu-shares c1",
+            "update --bogus 1 c1",
             "--root",
         ] {
             assert!(parse(&argv(bad)).is_err(), "{bad:?} parsed");

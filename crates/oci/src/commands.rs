@@ -1,5 +1,5 @@
 //! The commands that act on an existing container: start, state, kill,
-//! delete, ps, pause, resume, exec, and list over all of them. Each takes the container's lock first. A container that is
+//! delete, ps, pause, resume, update, exec, and list over all of them. Each takes the container's lock first. A container that is
 //! not Corten's goes to runc, which answers in its own words (also
 //! "does not exist" when nobody has it).
 
@@ -202,6 +202,25 @@ pub fn resume(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
         Status::Paused => cgroup::freeze(&st.cgroups, false),
         _ => Err(OciError::NotPaused(id.to_owned())),
     }
+}
+
+/// `update`: new cgroup limits for a live container (update.rs).
+pub fn update(
+    root: &Path,
+    id: &str,
+    file: Option<&str>,
+    flags: &crate::update::Resources,
+    argv: &[String],
+) -> Result<(), OciError> {
+    let (_dir, st) = open(root, id, argv)?;
+    if st.status() == Status::Stopped {
+        return Err(OciError::NotRunning(id.to_owned()));
+    }
+    let base = match file {
+        Some(f) => crate::update::Resources::from_file(f)?,
+        None => crate::update::Resources::default(),
+    };
+    crate::update::apply(&st.cgroups, st.guest_mem_mib, &base.overlay(flags))
 }
 
 /// `exec`: runc's containers run the command; a unikernel has nothing to

@@ -222,6 +222,7 @@ fn create(
         cgroups: cgroups.clone(),
         started: false,
         tender: tenders::name(plan.target).to_owned(),
+        guest_mem_mib: plan.mem_mib.unwrap_or(corten_abi::mem::DEFAULT_MEM_MIB),
         net: pod_netns(spec)
             .filter(|_| !plan.nets.is_empty())
             .map(|netns| NetSetup {

@@ -22,6 +22,7 @@ mod spec;
 mod state;
 mod tenders;
 mod time;
+mod update;
 mod which;
 
 use std::process::ExitCode;
@@ -84,6 +85,9 @@ fn run(inv: &cli::Invocation, argv: &[String]) -> Result<u8, OciError> {
         Command::Resume { id } => done(commands::resume(root, id, argv)),
         Command::Exec { id } => done(commands::exec(root, id, argv)),
         Command::List { format } => done(commands::list(root, *format)),
+        Command::Update { id, file, flags } => {
+            done(commands::update(root, id, file.as_deref(), flags, argv))
+        }
         Command::Features => {
             println!("{:#}", commands::features());
             Ok(0)

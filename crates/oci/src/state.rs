@@ -86,6 +86,9 @@ pub struct State {
     /// The tender the init runs (`corten-spt` / `corten-hvt`).
     pub tender: String,
     pub net: Option<NetSetup>,
+    /// The guest memory the tender was given (what `update` must keep
+    /// room for).
+    pub guest_mem_mib: u64,
 }
 
 impl State {
@@ -101,6 +104,7 @@ impl State {
             "cgroups": self.cgroups,
             "started": self.started,
             "tender": self.tender,
+            "guest_mem_mib": self.guest_mem_mib,
             "net": self.net.as_ref().map(|n| json!({"netns": n.netns, "ifaces": n.ifaces})),
         })
     }
@@ -169,6 +173,10 @@ impl State {
             started: v.get("started").and_then(Value::as_bool).unwrap_or(false),
             tender: s("tender")?,
             net,
+            guest_mem_mib: v
+                .get("guest_mem_mib")
+                .and_then(Value::as_u64)
+                .unwrap_or(corten_abi::mem::DEFAULT_MEM_MIB),
         })
     }
 
@@ -384,6 +392,7 @@ mod tests {
                 netns: "/run/netns/p".into(),
                 ifaces: vec!["eth0".into()],
             }),
+            guest_mem_mib: 48,
         };
         assert_eq!(s.status(), Status::Created);
         s.started = true;

@@ -76,6 +76,38 @@ async fn cri_runs_unikernel_pods() {
     assert_eq!(stats.received, 100, "{stats:?}");
     let s = status(&mut c, &ctr).await;
     assert_eq!(s.state, ContainerState::ContainerRunning as i32, "{s:?}");
+    // UpdateContainerResources (kubelet's CPU manager, in-place resize):
+    // a CPU quota is applied; a memory limit below the guest's fixed
+    // memory is refused with the reason.
+    let update = |linux: LinuxContainerResources| UpdateContainerResourcesRequest {
+        container_id: ctr.clone(),
+        linux: Some(linux),
+        ..Default::default()
+    };
+    c.update_container_resources(update(LinuxContainerResources {
+        cpu_period: 100_000,
+        cpu_quota: 50_000,
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    let refused = c
+        .update_container_resources(update(LinuxContainerResources {
+            memory_limit_in_bytes: 64 << 20,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .message()
+            .contains("the unikernel's memory is fixed"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        corten_testutil::net::ping_from(&cri.node, addr, 10).received,
+        10
+    );
     remove_pod(&mut c, &pod, &ctr).await;
 
     // Nothing left: no task, no corten-oci state.

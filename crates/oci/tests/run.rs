@@ -335,3 +335,93 @@ fn list_shows_runcs_containers_in_the_same_root() {
     assert_eq!(b.oci(&["delete", "--force", "u1"]).status, 0);
     b.assert_nothing_left("u1");
 }
+
+#[test]
+fn update_limits_the_cpu_and_refuses_to_starve_the_guest() {
+    if !is_root_or_skip("update_limits_the_cpu_and_refuses_to_starve_the_guest") {
+        return;
+    }
+    let b = Bundle::new("run-update", "bench_yield", &["100000000000"], false);
+    b.run_detached("u1");
+    let ticks_in = |d: Duration| {
+        let before = b.cpu_ticks();
+        std::thread::sleep(d);
+        b.cpu_ticks() - before
+    };
+    let free = ticks_in(Duration::from_millis(600));
+    // 10 % of one CPU, as `runc update` takes it.
+    let out = b.oci(&[
+        "update",
+        "--cpu-period",
+        "100000",
+        "--cpu-quota",
+        "10000",
+        "u1",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    let limited = ticks_in(Duration::from_millis(600));
+    eprintln!("ticks in 600 ms: {free} free, {limited} with a 10 % quota");
+    assert!(free >= 20, "the unikernel hardly ran: {free} ticks");
+    assert!(
+        limited * 3 < free,
+        "quota not applied: {limited} vs {free} ticks"
+    );
+
+    // containerd's form: LinuxResources JSON on stdin.
+    let mut cmd = b.command(&["update", "--resources", "-", "u1"]);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"cpu": {"quota": -1, "period": 100000}, "pids": {"limit": 64}, "memory": {"limit": 1073741824}}"#)
+        .unwrap();
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    assert_eq!(out.status, 0, "{}", out.output());
+    let read = |files: &[&str]| -> String {
+        b.cgroup_dirs()
+            .iter()
+            .flat_map(|d| files.iter().map(move |f| d.join(f)))
+            .find_map(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(read(&["pids.max"]), "64");
+    assert_eq!(read(&["memory.limit_in_bytes", "memory.max"]), "1073741824");
+    assert!(
+        ticks_in(Duration::from_millis(600)) * 3 > free,
+        "quota not lifted"
+    );
+
+    // The guest has 512 MiB (the tender's default): a lower limit would
+    // kill it, and is refused with the reason; nothing changes.
+    let out = b.oci(&["update", "--memory", "256m", "u1"]);
+    assert_eq!(out.status, 1, "{}", out.output());
+    assert!(
+        out.stderr
+            .contains("the unikernel's memory is fixed at 512 MiB"),
+        "{}",
+        out.output()
+    );
+    assert_eq!(read(&["memory.limit_in_bytes", "memory.max"]), "1073741824");
+    assert_eq!(b.status("u1"), "running");
+
+    assert_eq!(b.oci(&["kill", "u1", "KILL"]).status, 0);
+    eventually(
+        Duration::from_secs(20),
+        Duration::from_millis(20),
+        || b.status("u1") == "stopped",
+        || "u1 did not stop".into(),
+    );
+    let out = b.oci(&["update", "--pids-limit", "10", "u1"]);
+    assert!(
+        out.stderr.contains("container not running"),
+        "{}",
+        out.output()
+    );
+    assert_eq!(b.oci(&["delete", "u1"]).status, 0);
+    b.assert_nothing_left("u1");
+}
