@@ -99,6 +99,9 @@ pub fn enter(
         let dir = h.mount.join(&rel);
         fs::create_dir_all(&dir).map_err(|e| OciError::io(&dir, e))?;
         made.push(dir.clone());
+        if h.v2 {
+            delegate_controllers(&h.mount, &rel);
+        }
         if h.cpuset {
             inherit_cpuset(&h.mount, &rel)?;
         }
@@ -114,6 +117,40 @@ pub fn enter(
         fs::write(&procs, pid.to_string()).map_err(|e| OciError::io(&procs, e))?;
     }
     Ok(made)
+}
+
+/// In cgroup v2 a cgroup has the files of a controller (memory.max,
+/// cpu.max, pids.max) only when its parent enables that controller for its
+/// children: every level above the container's cgroup enables what it has
+/// (as runc does). A level that cannot (a controller held by v1, a parent
+/// with processes of its own) is left as it is: a limit that then has no
+/// file is reported where it is written.
+fn delegate_controllers(mount: &Path, rel: &Path) {
+    let mut at = mount.to_owned();
+    let levels: Vec<_> = rel.components().collect();
+    for c in &levels[..levels.len().saturating_sub(1)] {
+        enable_all(&at);
+        at.push(c);
+    }
+    enable_all(&at);
+}
+
+/// Enables every controller `dir` has for its children: all at once, or
+/// one by one if the kernel refuses the whole list.
+fn enable_all(dir: &Path) {
+    let Ok(have) = fs::read_to_string(dir.join("cgroup.controllers")) else {
+        return;
+    };
+    let wanted: Vec<String> = have.split_whitespace().map(|c| format!("+{c}")).collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let control = dir.join("cgroup.subtree_control");
+    if fs::write(&control, wanted.join(" ")).is_err() {
+        for w in &wanted {
+            let _ = fs::write(&control, w);
+        }
+    }
 }
 
 /// A v1 cpuset cgroup starts with no CPUs and no memory nodes, and takes
@@ -322,6 +359,29 @@ mod tests {
         }
         let none = freeze(&[PathBuf::from("/nonexistent")], true).unwrap_err();
         assert!(none.to_string().contains("no freezer cgroup"), "{none}");
+    }
+
+    #[test]
+    fn v2_levels_above_the_container_enable_their_controllers() {
+        let root = std::env::temp_dir().join(format!("corten-oci-v2-{}", std::process::id()));
+        let rel = Path::new("kubepods/pod1/c1");
+        fs::create_dir_all(root.join(rel)).unwrap();
+        for (d, have) in [
+            ("", "cpu memory pids"),
+            ("kubepods", "cpu memory"),
+            ("kubepods/pod1", ""),
+        ] {
+            fs::write(root.join(d).join("cgroup.controllers"), have).unwrap();
+        }
+        delegate_controllers(&root, rel);
+        let control =
+            |d: &str| fs::read_to_string(root.join(d).join("cgroup.subtree_control")).ok();
+        assert_eq!(control("").as_deref(), Some("+cpu +memory +pids"));
+        assert_eq!(control("kubepods").as_deref(), Some("+cpu +memory"));
+        // Nothing to enable, and never inside the container's own cgroup.
+        assert_eq!(control("kubepods/pod1"), None);
+        assert_eq!(control("kubepods/pod1/c1"), None);
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

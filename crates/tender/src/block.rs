@@ -109,10 +109,12 @@ fn lock_holder(file: (u64, u64)) -> Option<String> {
 
 /// The pid of the /proc/locks line about the file (device, inode). Lines
 /// read like "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1311845 0 EOF": the
-/// device as hex major:minor, the inode in decimal. The kernel prints the
-/// super block's device, which is not always the one stat(2) reports
-/// (btrfs subvolumes, some overlay set-ups), so a line with only the inode
-/// matching counts when `confirm` finds the file open in that process.
+/// device as hex major:minor, the inode in decimal (waiters carry a "->"
+/// and are skipped). The kernel prints the super block's device and inode,
+/// which are not always what stat(2) reports (btrfs subvolumes, overlay
+/// set-ups), so failing an exact match a line counts when `confirm` finds
+/// the file open in that process: first lines with the same inode, then
+/// any exclusive flock (at most [`CANDIDATES`] of them are looked at).
 fn holder_pid(
     locks: &str,
     (dev, ino): (u64, u64),
@@ -124,17 +126,25 @@ fn holder_pid(
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            Some((*f.get(4)?, *f.get(5)?))
+            let lock = f.get(1..4)? == ["FLOCK", "ADVISORY", "WRITE"];
+            lock.then(|| Some((*f.get(4)?, *f.get(5)?)))?
         })
         .collect();
     let found = lines.iter().find(|(_, id)| *id == exact);
-    let found = found.or_else(|| {
-        lines
-            .iter()
-            .find(|(pid, id)| id.ends_with(&inode) && confirm(pid))
-    });
+    let found = found
+        .or_else(|| {
+            lines
+                .iter()
+                .filter(|(_, id)| id.ends_with(&inode))
+                .take(CANDIDATES)
+                .find(|(pid, _)| confirm(pid))
+        })
+        .or_else(|| lines.iter().take(CANDIDATES).find(|(pid, _)| confirm(pid)));
     found.map(|(pid, _)| pid.to_string())
 }
+
+/// How many processes [`holder_pid`] looks into at most.
+const CANDIDATES: usize = 64;
 
 /// Whether process `pid` has the file (device, inode) open, as far as
 /// /proc/PID/fd lets this process look.
@@ -216,8 +226,10 @@ mod tests {
     #[test]
     fn lock_holder_matches_device_and_inode_or_a_confirmed_inode() {
         let dev = libc::makedev(0xfe, 1);
-        let locks = "1: POSIX  ADVISORY  WRITE 7 fe:01:41234 0 EOF\n\
-                     2: FLOCK  ADVISORY  WRITE 42 fe:01:1234 0 EOF\n";
+        let locks = "1: POSIX  ADVISORY  WRITE 7 fe:01:1234 0 EOF\n\
+                     2: FLOCK  ADVISORY  WRITE 42 fe:01:1234 0 EOF\n\
+                     2: -> FLOCK  ADVISORY  WRITE 43 fe:01:1234 0 EOF\n\
+                     3: FLOCK  ADVISORY  WRITE 44 00:2a:99 0 EOF\n";
         let never = |_: &str| false;
         assert_eq!(holder_pid(locks, (dev, 1234), never).as_deref(), Some("42"));
         // Another device number for the same inode (a btrfs subvolume):
@@ -228,7 +240,17 @@ mod tests {
             holder_pid(locks, (other, 1234), |p| p == "42").as_deref(),
             Some("42")
         );
-        assert_eq!(holder_pid(locks, (dev, 234), |_| true), None);
+        // Neither matches (an overlay's own inode numbers): any exclusive
+        // flock whose process holds the file; POSIX locks and waiters are
+        // not flock holders.
+        assert_eq!(
+            holder_pid(locks, (other, 5), |p| p == "44").as_deref(),
+            Some("44")
+        );
+        assert_eq!(
+            holder_pid(locks, (other, 5), |p| p == "7" || p == "43"),
+            None
+        );
         assert_eq!(holder_pid("garbage\n\n", (dev, 1234), |_| true), None);
     }
 
