@@ -304,10 +304,26 @@ pub fn apply(dirs: &[PathBuf], guest_mem_mib: u64, r: &Resources) -> Result<(), 
             )));
         }
     }
+    if let (Some(m), Some(s)) = (r.memory, r.memory_swap) {
+        if s >= 0 && (m < 0 || s < m) {
+            return Err(OciError::Usage(format!(
+                "update: memory plus swap ({s} bytes) must be at least the memory limit ({m} \
+                 bytes), or -1"
+            )));
+        }
+    }
     if dirs.is_empty() && r != &Resources::default() {
         return Err(OciError::Usage(
             "update: the container has no cgroup (it was created without linux.cgroupsPath)".into(),
         ));
+    }
+    // v1 keeps memory.memsw.limit_in_bytes (memory + swap) at or above
+    // memory.limit_in_bytes at every step: raised first, lowered last.
+    let swap_first = r
+        .memory_swap
+        .is_some_and(|s| s < 0 || !lowers_memsw(dirs, s));
+    if swap_first {
+        swap(dirs, r.memory, r.memory_swap.unwrap_or(-1))?;
     }
     for w in writes(r) {
         let target = dirs.iter().find_map(|d| {
@@ -330,10 +346,21 @@ pub fn apply(dirs: &[PathBuf], guest_mem_mib: u64, r: &Resources) -> Result<(), 
             }
         }
     }
-    if let Some(s) = r.memory_swap {
-        swap(dirs, r.memory, s)?;
+    match r.memory_swap {
+        Some(s) if !swap_first => swap(dirs, r.memory, s)?,
+        _ => {}
     }
     Ok(())
+}
+
+/// Whether `swap` is below the v1 memory limit in force now (so it must
+/// wait until the memory limit is lowered).
+fn lowers_memsw(dirs: &[PathBuf], swap: i64) -> bool {
+    dirs.iter()
+        .filter(|d| d.join("memory.memsw.limit_in_bytes").exists())
+        .filter_map(|d| fs::read_to_string(d.join("memory.limit_in_bytes")).ok())
+        .filter_map(|t| t.trim().parse::<u64>().ok())
+        .any(|limit| u64::try_from(swap).is_ok_and(|s| s < limit))
 }
 
 /// Swap: v1's memory.memsw.limit_in_bytes is memory plus swap; v2's

@@ -376,7 +376,7 @@ fn update_limits_the_cpu_and_refuses_to_starve_the_guest() {
         .stdin
         .take()
         .unwrap()
-        .write_all(br#"{"cpu": {"quota": -1, "period": 100000}, "pids": {"limit": 64}, "memory": {"limit": 1073741824}}"#)
+        .write_all(br#"{"cpu": {"quota": -1, "period": 100000}, "pids": {"limit": 64}, "memory": {"limit": 1073741824, "swap": 1073741824}}"#)
         .unwrap();
     let out = wait_with_timeout(child, Duration::from_secs(30));
     assert_eq!(out.status, 0, "{}", out.output());
@@ -395,6 +395,23 @@ fn update_limits_the_cpu_and_refuses_to_starve_the_guest() {
         ticks_in(Duration::from_millis(600)) * 3 > free,
         "quota not lifted"
     );
+    // Raising memory and memory + swap together (v1 wants memsw >= memory
+    // at every step), and a swap below the memory refused.
+    let out = b.oci(&["update", "--memory", "2g", "--memory-swap", "2g", "u1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert_eq!(read(&["memory.limit_in_bytes", "memory.max"]), "2147483648");
+    let memsw = read(&["memory.memsw.limit_in_bytes"]);
+    assert!(memsw.is_empty() || memsw == "2147483648", "{memsw}");
+    let out = b.oci(&["update", "--memory", "1g", "--memory-swap", "512m", "u1"]);
+    assert_eq!(out.status, 1, "{}", out.output());
+    assert!(
+        out.stderr.contains("must be at least the memory limit"),
+        "{}",
+        out.output()
+    );
+    let out = b.oci(&["update", "--memory", "1g", "--memory-swap", "1g", "u1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    assert_eq!(read(&["memory.limit_in_bytes", "memory.max"]), "1073741824");
 
     // The guest has 512 MiB (the tender's default): a lower limit would
     // kill it, and is refused with the reason; nothing changes.
