@@ -1,5 +1,5 @@
 //! podman (through conmon) drives corten-oci with `--runtime`: create,
-//! start, state, kill, delete --force. Private storage and run roots, no
+//! start, state, kill, delete --force, pause/unpause, exec (refused). Private storage and run roots, no
 //! network (`--network none`), cgroupfs: nothing of a system podman is
 //! touched.
 
@@ -138,6 +138,23 @@ fn podman_stops_and_removes_a_running_unikernel() {
     assert_eq!(out.status, 0, "{}", out.output());
     let ps = p.run(&["ps", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.stdout.contains("s1 Up"), "{}", ps.output());
+    // podman pause/unpause: corten-oci's pause and resume (the freezer).
+    let out = p.run(&["pause", "s1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    let ps = p.run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.stdout.contains("s1 Paused"), "{}", ps.output());
+    let out = p.run(&["unpause", "s1"]);
+    assert_eq!(out.status, 0, "{}", out.output());
+    let ps = p.run(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.stdout.contains("s1 Up"), "{}", ps.output());
+    // podman exec: refused, with the reason.
+    let out = p.run(&["exec", "s1", "/bin/sh"]);
+    assert_ne!(out.status, 0, "{}", out.output());
+    assert!(
+        out.output().contains("it runs a unikernel"),
+        "{}",
+        out.output()
+    );
     // SIGTERM reaches the tender (corten-oci's pid 1 forwards it), so the
     // stop is prompt, not the 30 s grace period.
     let started = std::time::Instant::now();
