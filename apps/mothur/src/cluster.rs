@@ -20,7 +20,9 @@
 //!   `.sabund` when no count table is given. OTUs in a list line are
 //!   ordered by `std::sort` on abundance (see [`crate::stdsort`]).
 
-use crate::command::{parse_bool, parse_f64, parse_positive_int, Command, Current};
+use crate::command::{
+    drop_blank_files, parse_bool, parse_f64, parse_positive_int, Command, Current,
+};
 use crate::counts::{self, Names};
 use crate::matrix::{self, is_equal, Cell, SparseMatrix};
 use crate::numfmt::push_g;
@@ -543,7 +545,24 @@ pub fn run(
     if let Some(v) = cmd.get("seed") {
         current.seed = Some(parse_seed(v)?);
     }
-    let o = options(cmd, current)?;
+    let cmd = drop_blank_files(cmd, &["phylip", "column", "name", "count"], files, log)?;
+    let o = options(&cmd, current)?;
+    // mothur makes the files given the batch's current ones while it reads
+    // the options, before the command runs.
+    match (
+        &o.dist,
+        cmd.get("column").is_some() || cmd.get("phylip").is_some(),
+    ) {
+        (DistFile::Column(c), true) => current.column = Some(c.clone()),
+        (DistFile::Phylip(p), true) => current.phylip = Some(p.clone()),
+        _ => {}
+    }
+    if let Some(c) = &o.count {
+        current.count = Some(c.clone());
+    }
+    if let Some(n) = &o.name {
+        current.name = Some(n.clone());
+    }
     let loaded = load(&o, files)?;
     let (outputs, cutoff) = cluster(&o, loaded);
     if !is_equal_f64(o.cutoff, cutoff) {
@@ -557,12 +576,6 @@ pub fn run(
         let _ = writeln!(log, "{}", name);
     }
     let _ = writeln!(log);
-    if let Some(c) = &o.count {
-        current.count = Some(c.clone());
-    }
-    if let Some(n) = &o.name {
-        current.name = Some(n.clone());
-    }
     Ok(())
 }
 

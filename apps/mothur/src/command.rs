@@ -6,9 +6,10 @@
 //! inner spaces. mothur silently drops parameters it does not know; we
 //! reject them with a clear error instead.
 
-use crate::{err, Error};
+use crate::{err, paths, Error, Files};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 /// One parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub struct Current {
     pub count: Option<String>,
     /// Last name file used.
     pub name: Option<String>,
+    /// Last fasta file given to dist.seqs.
+    pub fasta: Option<String>,
     /// Random seed set by a `seed=` option (mothur keeps it for later commands).
     pub seed: Option<u64>,
 }
@@ -52,6 +55,51 @@ pub fn parse_batch(input: &str) -> Result<Vec<Command>, Error> {
     }
     if out.is_empty() {
         return err!("no command given");
+    }
+    Ok(out)
+}
+
+/// mothur's `Utils::isBlank`, which `ValidParameters::validFile` applies to
+/// every file given as a parameter: leading NUL bytes, then white space
+/// (C `isspace`), then nothing. Such a file makes mothur abort the command
+/// before it writes anything ("[ERROR]: <file> is blank, aborting.").
+pub fn check_not_blank(name: &str, data: &[u8]) -> Result<(), Error> {
+    let rest = data.iter().skip_while(|&&b| b == 0);
+    let mut rest = rest.skip_while(|&&b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
+    if rest.next().is_none() {
+        return err!("[ERROR]: {} is blank, aborting.", name);
+    }
+    Ok(())
+}
+
+/// mothur's `Utils::isBlank`: leading NUL bytes, then white space (C
+/// `isspace`), then nothing.
+pub fn is_blank(data: &[u8]) -> bool {
+    let rest = data.iter().skip_while(|&&b| b == 0);
+    let mut rest = rest.skip_while(|&&b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
+    rest.next().is_none()
+}
+
+/// mothur's `ValidParameters::validFile` for the file parameters `keys`
+/// of `cmd`: a given file that is blank is reported and then treated as
+/// **not given** (mothur goes on to its current-file fallbacks, or aborts
+/// when there is none). Returns `cmd` without such parameters; a file that
+/// cannot be read is an error.
+pub fn drop_blank_files(
+    cmd: &Command,
+    keys: &[&str],
+    files: &mut dyn Files,
+    log: &mut dyn Write,
+) -> Result<Command, Error> {
+    let inputdir = cmd.get("inputdir");
+    let mut out = cmd.clone();
+    for key in keys {
+        let Some(v) = cmd.get(key) else { continue };
+        let name = paths::with_inputdir(v, inputdir);
+        if is_blank(&files.read(&name)?) {
+            let _ = writeln!(log, "[ERROR]: {} is blank, aborting.", name);
+            out.options.retain(|(k, _)| k != key);
+        }
     }
     Ok(out)
 }
@@ -177,6 +225,17 @@ pub fn parse_positive_int(key: &str, v: &str) -> Result<u32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_files() {
+        for b in [&b""[..], b" \n\t\r\n", b"\0\0\n \x0b\x0c"] {
+            assert!(is_blank(b), "{:?}", b);
+        }
+        // NUL only counts before the white space; anything else is content
+        for b in [&b"x"[..], b"\n\0", b"\0 \0", b"  a\n"] {
+            assert!(!is_blank(b), "{:?}", b);
+        }
+    }
 
     #[test]
     fn parses_batch() {

@@ -5,7 +5,9 @@
 //! Output goes to `[outputdir or fasta's dir][root]dist`,
 //! `[root]phylip.dist` or `[root]square.dist`.
 
-use crate::command::{parse_bool, parse_f32, parse_positive_int, Command, Current};
+use crate::command::{
+    drop_blank_files, parse_bool, parse_f32, parse_positive_int, Command, Current,
+};
 use crate::dist::{Calc, Calculator};
 use crate::output::{self, Format};
 use crate::{err, fasta, paths, Error, Files};
@@ -46,7 +48,7 @@ pub struct Options {
 }
 
 /// Reads the options of a dist.seqs command.
-pub fn options(cmd: &Command) -> Result<Options, Error> {
+pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
     cmd.check_allowed(ALLOWED)?;
     if cmd.get("oldfasta").is_some() || cmd.get("column").is_some() {
         return err!(
@@ -74,7 +76,13 @@ pub fn options(cmd: &Command) -> Result<Options, Error> {
     let inputdir = cmd.get("inputdir");
     let fasta = match cmd.get("fasta") {
         Some(f) if !f.is_empty() => paths::with_inputdir(f, inputdir),
-        _ => return err!("You have no current fastafile and the fasta parameter is required."),
+        // mothur falls back to the batch's current fasta file.
+        _ => match &current.fasta {
+            Some(f) => f.clone(),
+            None => {
+                return err!("You have no current fastafile and the fasta parameter is required.")
+            }
+        },
     };
     let calc = match cmd.get("calc").unwrap_or("onegap") {
         "onegap" | "default" => Calc::OneGap,
@@ -157,7 +165,9 @@ pub fn run(
     files: &mut dyn Files,
     log: &mut dyn Write,
 ) -> Result<(), Error> {
-    let o = options(cmd)?;
+    let cmd = drop_blank_files(cmd, &["fasta"], files, log)?;
+    let o = options(&cmd, current)?;
+    current.fasta = Some(o.fasta.clone());
     let data = files.read(&o.fasta)?;
     let seqs = fasta::parse(&data)?;
     let (text, below) = compute(&o, &seqs)?;
