@@ -148,9 +148,8 @@ pub fn parse_command(text: &str) -> Result<Command, Error> {
             } else {
                 v
             };
-            if options.iter().any(|(k2, _)| k2 == key) {
-                return err!("[ERROR]: option {} given twice in {}", key, name);
-            }
+            // mothur keeps options in a map: a repeated key takes the last value.
+            options.retain(|(k2, _)| k2 != key);
             options.push((key.to_string(), value.to_string()));
         }
     }
@@ -186,15 +185,10 @@ impl Command {
     }
 }
 
-/// mothur's `isTrue`: `T`/`TRUE` in any case is true; we also insist the
-/// value is a boolean at all (`F`/`FALSE`) rather than silently false.
-pub fn parse_bool(key: &str, v: &str) -> Result<bool, Error> {
-    let up = v.to_ascii_uppercase();
-    match up.as_str() {
-        "T" | "TRUE" => Ok(true),
-        "F" | "FALSE" => Ok(false),
-        _ => err!("[ERROR]: {}={} is not valid; use T or F.", key, v),
-    }
+/// mothur's `Utils::isTrue`: `T`/`TRUE` in any case is true, **anything
+/// else is false** (mothur takes `countends=yes` as F, silently).
+pub fn is_true(v: &str) -> bool {
+    matches!(v.to_ascii_uppercase().as_str(), "T" | "TRUE")
 }
 
 /// A number read into a C `float` (mothur's `float cutoff`), correctly
@@ -260,7 +254,10 @@ mod tests {
     fn rejects_malformed() {
         assert!(parse_command("dist.seqs").is_err());
         assert!(parse_command("dist.seqs(fasta)").is_err());
-        assert!(parse_command("dist.seqs(fasta=a, fasta=b)").is_err());
+        // a repeated option takes the last value, like mothur's map
+        let c = parse_command("dist.seqs(fasta=a, cutoff=1, fasta=b)").unwrap();
+        assert_eq!(c.get("fasta"), Some("b"));
+        assert_eq!(c.options.len(), 2);
         assert!(parse_command("(fasta=a)").is_err());
         assert!(parse_batch(" ; ").is_err());
         let c = parse_command("dist.seqs(bogus=1)").unwrap();
@@ -269,9 +266,8 @@ mod tests {
 
     #[test]
     fn numbers_and_bools() {
-        assert!(parse_bool("countends", "t").unwrap());
-        assert!(!parse_bool("countends", "False").unwrap());
-        assert!(parse_bool("countends", "x").is_err());
+        assert!(is_true("t") && is_true("True"));
+        assert!(!is_true("False") && !is_true("yes") && !is_true("1") && !is_true(""));
         assert_eq!(parse_f32("cutoff", "0.03").unwrap(), 0.03f32);
         assert!(parse_f32("cutoff", "abc").is_err());
         assert!(parse_f32("cutoff", "inf").is_err());

@@ -77,19 +77,22 @@ fn names_of(fasta: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every file in `dir` except mothur's log files.
+/// Every file under `dir` (names relative to it, subdirectories such as an
+/// `outputdir=` included) except mothur's log files.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with("mothur."))
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    fn walk(dir: &Path, prefix: &str, v: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = format!("{}{}", prefix, e.file_name().to_string_lossy());
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &format!("{}/", name), v);
+            } else if !e.file_name().to_string_lossy().starts_with("mothur.") {
+                v.push((name, std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, "", &mut v);
     v.sort();
     v
 }
@@ -615,5 +618,63 @@ fn a_failing_command_does_not_stop_the_batch_and_current_files_carry_over() {
             ("s.count_table", ct.as_bytes()),
         ],
         &cmds.map(String::from),
+    );
+}
+
+#[test]
+fn option_values_mothur_takes_its_own_way() {
+    if skip().is_some() {
+        return;
+    }
+    // Values mothur does not reject: booleans other than T/TRUE are false,
+    // an unknown calc is onegap and an unknown output column (both are
+    // case sensitive), a repeated option takes the last value, a precision
+    // that is not a power of ten >= 10 is dropped (default 100), cluster
+    // ignores any integer processors; outputdir= is created. And the ones
+    // it refuses: precision=+100 and processors=2.5 in cluster.
+    let fasta = slice(400, 440);
+    let ct = count_table(&fasta);
+    let mut cmds: Vec<String> = [
+        "countends=yes",
+        "countends=1, calc=eachgap",
+        "calc=EachGap, countends=F",
+        "calc=xyz, output=lt",
+        "output=COLUMN, calc=nogaps",
+        "output=Square",
+        "calc=eachgap, calc=nogaps, output=lt",
+        "cutoff=0.5, cutoff=0.1",
+        "outputdir=out",
+    ]
+    .iter()
+    .map(|o| format!("#dist.seqs(fasta=s.fasta, {}, processors=1)", o))
+    .collect();
+    cmds.push("#dist.seqs(fasta=s.fasta, cutoff=0.15, processors=1)".to_string());
+    for o in [
+        "precision=7",
+        "precision=1",
+        "precision=0",
+        "precision=-10",
+        "precision=abc, method=furthest",
+        "precision=100.0, method=nearest",
+        "precision=10000",
+        "processors=0",
+        "processors=-3, method=nearest",
+        "sim=yes, showabund=x, timing=t",
+        "precision=+100",
+        "processors=2.5",
+        "method=nearest, outputdir=out2",
+    ] {
+        cmds.push(format!(
+            "#cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.1, {})",
+            o
+        ));
+    }
+    compare_with_errors(
+        "optvals",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+        ],
+        &cmds,
     );
 }
