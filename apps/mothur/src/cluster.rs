@@ -20,7 +20,7 @@
 //!   `.sabund` when no count table is given. OTUs in a list line are
 //!   ordered by `std::sort` on abundance (see [`crate::stdsort`]).
 
-use crate::command::{drop_blank_files, is_true, parse_f64, Command, Current};
+use crate::command::{is_true, parse_f64, prepare_files, Command, Current};
 use crate::counts::{self, Names};
 use crate::matrix::{self, is_equal, Cell, SparseMatrix};
 use crate::numfmt::push_g;
@@ -99,7 +99,7 @@ pub struct Options {
     pub cutoff: f64,
     /// `precision=`.
     pub precision: u32,
-    /// `outputdir=`.
+    /// The batch's `outputdir=`, if any.
     pub outputdir: Option<String>,
     /// Random seed for tie breaking.
     pub seed: u64,
@@ -148,8 +148,7 @@ fn precision_of(v: &str) -> Result<u32, Error> {
 /// Reads the options of a cluster command.
 pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
     cmd.check_allowed(ALLOWED)?;
-    let inputdir = cmd.get("inputdir");
-    let file = |k: &str| cmd.get(k).map(|v| paths::with_inputdir(v, inputdir));
+    let file = |k: &str| cmd.get(k).map(String::from);
     let method = match cmd.get("method").unwrap_or("opti") {
         "average" => Method::Average,
         "furthest" => Method::Furthest,
@@ -240,7 +239,7 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
         method,
         cutoff,
         precision,
-        outputdir: cmd.get("outputdir").map(String::from),
+        outputdir: current.outputdir.clone(),
         seed,
     })
 }
@@ -572,7 +571,13 @@ pub fn run(
     if let Some(v) = cmd.get("seed") {
         current.seed = Some(parse_seed(v)?);
     }
-    let cmd = drop_blank_files(cmd, &["phylip", "column", "name", "count"], files, log)?;
+    let cmd = prepare_files(
+        cmd,
+        &["phylip", "column", "name", "count"],
+        current,
+        files,
+        log,
+    )?;
     let o = options(&cmd, current)?;
     // mothur makes the files given the batch's current ones while it reads
     // the options, before the command runs.

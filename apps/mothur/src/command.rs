@@ -36,6 +36,11 @@ pub struct Current {
     pub name: Option<String>,
     /// Last fasta file given to dist.seqs.
     pub fasta: Option<String>,
+    /// Output directory set by an `outputdir=` (with its `/`); later
+    /// commands of the batch write there too.
+    pub outputdir: Option<String>,
+    /// Input directories set by an `inputdir=` (each with its `/`).
+    pub inputdirs: Vec<String>,
     /// Random seed set by a `seed=` option (mothur keeps it for later commands).
     pub seed: Option<u64>,
 }
@@ -80,25 +85,63 @@ pub fn is_blank(data: &[u8]) -> bool {
     rest.next().is_none()
 }
 
-/// mothur's `ValidParameters::validFile` for the file parameters `keys`
-/// of `cmd`: a given file that is blank is reported and then treated as
-/// **not given** (mothur goes on to its current-file fallbacks, or aborts
-/// when there is none). Returns `cmd` without such parameters; a file that
-/// cannot be read is an error.
-pub fn drop_blank_files(
+/// What mothur does with a command's options before the command itself
+/// runs (`CommandFactory::checkForRedirects`, then `validFile` per file
+/// parameter in `keys`):
+/// - `outputdir=` and `inputdir=` (`;`-separated) become the batch's
+///   directories: they stay in force for the following commands;
+/// - a file parameter is found where `Utils::checkLocations` looks: the
+///   name as given, then each input directory, then the output directory
+///   (the latter two with the name's last component); the option is
+///   rewritten to the name found; a file found nowhere is an error;
+/// - a file that is blank is reported and then treated as **not given**
+///   (mothur goes on to its current-file fallbacks, or aborts when there
+///   is none), so the option is removed.
+pub fn prepare_files(
     cmd: &Command,
     keys: &[&str],
+    current: &mut Current,
     files: &mut dyn Files,
     log: &mut dyn Write,
 ) -> Result<Command, Error> {
-    let inputdir = cmd.get("inputdir");
+    if let Some(d) = cmd.get("outputdir").filter(|d| !d.is_empty()) {
+        current.outputdir = Some(paths::dir_with_slash(d));
+    }
+    if let Some(dirs) = cmd.get("inputdir") {
+        let dirs: Vec<String> = dirs
+            .split(';')
+            .filter(|d| !d.is_empty())
+            .map(paths::dir_with_slash)
+            .collect();
+        if !dirs.is_empty() {
+            current.inputdirs = dirs;
+        }
+    }
     let mut out = cmd.clone();
     for key in keys {
         let Some(v) = cmd.get(key) else { continue };
-        let name = paths::with_inputdir(v, inputdir);
-        if is_blank(&files.read(&name)?) {
+        let simple = paths::simple_name(v);
+        let mut candidates = Vec::from([String::from(v)]);
+        for d in current.inputdirs.iter().chain(current.outputdir.iter()) {
+            candidates.push(alloc::format!("{}{}", d, simple));
+        }
+        let mut found = None;
+        for c in candidates {
+            if let Ok(data) = files.read(&c) {
+                found = Some((c, data));
+                break;
+            }
+        }
+        let Some((name, data)) = found else {
+            // the error of the name as given
+            files.read(v)?;
+            return err!("[ERROR]: Unable to open {}", v);
+        };
+        if is_blank(&data) {
             let _ = writeln!(log, "[ERROR]: {} is blank, aborting.", name);
             out.options.retain(|(k, _)| k != key);
+        } else if let Some(slot) = out.options.iter_mut().find(|(k, _)| k == key) {
+            slot.1 = name;
         }
     }
     Ok(out)

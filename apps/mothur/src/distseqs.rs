@@ -5,7 +5,7 @@
 //! Output goes to `[outputdir or fasta's dir][root]dist`,
 //! `[root]phylip.dist` or `[root]square.dist`.
 
-use crate::command::{drop_blank_files, is_true, parse_f32, parse_positive_int, Command, Current};
+use crate::command::{is_true, parse_f32, parse_positive_int, prepare_files, Command, Current};
 use crate::dist::{Calc, Calculator};
 use crate::output::{self, Format};
 use crate::{err, fasta, paths, Error, Files};
@@ -31,7 +31,7 @@ const ALLOWED: &[&str] = &[
 /// Parsed dist.seqs options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// Input FASTA (after inputdir).
+    /// Input FASTA (where it was found).
     pub fasta: String,
     /// Calculator.
     pub calc: Calc,
@@ -41,7 +41,7 @@ pub struct Options {
     pub cutoff: f32,
     /// Output format.
     pub format: Format,
-    /// `outputdir=`.
+    /// The batch's `outputdir=`, if any.
     pub outputdir: Option<String>,
 }
 
@@ -71,9 +71,8 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
             return err!("[ERROR]: seed={} is not a whole number.", v);
         }
     }
-    let inputdir = cmd.get("inputdir");
     let fasta = match cmd.get("fasta") {
-        Some(f) if !f.is_empty() => paths::with_inputdir(f, inputdir),
+        Some(f) if !f.is_empty() => String::from(f),
         // mothur falls back to the batch's current fasta file.
         _ => match &current.fasta {
             Some(f) => f.clone(),
@@ -102,7 +101,7 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
         countends,
         cutoff,
         format,
-        outputdir: cmd.get("outputdir").map(String::from),
+        outputdir: current.outputdir.clone(),
     })
 }
 
@@ -164,7 +163,7 @@ pub fn run(
     files: &mut dyn Files,
     log: &mut dyn Write,
 ) -> Result<(), Error> {
-    let cmd = drop_blank_files(cmd, &["fasta"], files, log)?;
+    let cmd = prepare_files(cmd, &["fasta"], current, files, log)?;
     let o = options(&cmd, current)?;
     current.fasta = Some(o.fasta.clone());
     if let Some(v) = cmd.get("output").filter(|v| format_of(v).is_none()) {

@@ -180,8 +180,10 @@ fn compare_runs(tag: &str, inputs: &[(&str, &[u8])], commands: &[String], may_fa
     let m = scratch(&format!("{}-m", tag));
     let c = scratch(&format!("{}-c", tag));
     for (name, data) in inputs {
-        std::fs::write(m.join(name), data).unwrap();
-        std::fs::write(c.join(name), data).unwrap();
+        for d in [&m, &c] {
+            std::fs::create_dir_all(d.join(name).parent().unwrap()).unwrap();
+            std::fs::write(d.join(name), data).unwrap();
+        }
     }
     for cmd in commands {
         run_mothur(&m, cmd, may_fail);
@@ -676,5 +678,39 @@ fn option_values_mothur_takes_its_own_way() {
             ("s.count_table", ct.as_bytes()),
         ],
         &cmds,
+    );
+}
+
+#[test]
+fn outputdir_and_inputdir_stay_for_the_batch() {
+    if skip().is_some() {
+        return;
+    }
+    // mothur's checkForRedirects makes outputdir=/inputdir= the batch's
+    // directories, and input files are looked for as given, then in the
+    // input directories, then in the output directory: the cluster finds
+    // od/s.dist as s.dist, and the later dist.seqs writes into od/ too.
+    // A name found as given wins over the input directory (two different
+    // a.fasta files).
+    let fasta = slice(500, 530);
+    let other = slice(530, 550);
+    let ct = count_table(&fasta);
+    let ct_other = count_table(&other);
+    let cmds = [
+        "#dist.seqs(fasta=s.fasta, outputdir=od, cutoff=0.15, processors=1); cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.05); dist.seqs(output=lt, processors=1); cluster(phylip=s.phylip.dist, method=nearest, cutoff=0.1)",
+        "#dist.seqs(fasta=x.fasta, inputdir=in, cutoff=0.2, processors=1); cluster(column=x.dist, count=x.count_table, method=furthest, cutoff=0.1)",
+        "#dist.seqs(fasta=a.fasta, inputdir=in, output=lt, processors=1)",
+    ];
+    compare_with_errors(
+        "dirs",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+            ("in/x.fasta", other.as_bytes()),
+            ("in/x.count_table", ct_other.as_bytes()),
+            ("a.fasta", fasta.as_bytes()),
+            ("in/a.fasta", other.as_bytes()),
+        ],
+        &cmds.map(String::from),
     );
 }
