@@ -64,19 +64,6 @@ pub fn parse_batch(input: &str) -> Result<Vec<Command>, Error> {
     Ok(out)
 }
 
-/// mothur's `Utils::isBlank`, which `ValidParameters::validFile` applies to
-/// every file given as a parameter: leading NUL bytes, then white space
-/// (C `isspace`), then nothing. Such a file makes mothur abort the command
-/// before it writes anything ("[ERROR]: <file> is blank, aborting.").
-pub fn check_not_blank(name: &str, data: &[u8]) -> Result<(), Error> {
-    let rest = data.iter().skip_while(|&&b| b == 0);
-    let mut rest = rest.skip_while(|&&b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
-    if rest.next().is_none() {
-        return err!("[ERROR]: {} is blank, aborting.", name);
-    }
-    Ok(())
-}
-
 /// mothur's `Utils::isBlank`: leading NUL bytes, then white space (C
 /// `isspace`), then nothing.
 pub fn is_blank(data: &[u8]) -> bool {
