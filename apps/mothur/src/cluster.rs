@@ -20,7 +20,7 @@
 //!   `.sabund` when no count table is given. OTUs in a list line are
 //!   ordered by `std::sort` on abundance (see [`crate::stdsort`]).
 
-use crate::command::{parse_bool, parse_f64, parse_positive_int, Command, Current};
+use crate::command::{is_true, parse_f64, prepare_files, Command, Current};
 use crate::counts::{self, Names};
 use crate::matrix::{self, is_equal, Cell, SparseMatrix};
 use crate::numfmt::push_g;
@@ -99,7 +99,7 @@ pub struct Options {
     pub cutoff: f64,
     /// `precision=`.
     pub precision: u32,
-    /// `outputdir=`.
+    /// The batch's `outputdir=`, if any.
     pub outputdir: Option<String>,
     /// Random seed for tie breaking.
     pub seed: u64,
@@ -113,11 +113,42 @@ pub fn parse_seed(v: &str) -> Result<u64, Error> {
     }
 }
 
+/// mothur's `precision=`: `ValidParameters::isValidParameter` drops the
+/// parameter (so the default 100 applies) unless every `-`-separated part
+/// is a whole C `int` of at least 10 whose `log10` is integral, i.e. a
+/// power of ten.
+fn precision_of(v: &str) -> Result<u32, Error> {
+    let power_of_ten = |p: &str| {
+        // `istringstream >> int` takes a sign and must use every character
+        let p = p.strip_prefix('+').unwrap_or(p);
+        match p.parse::<i32>() {
+            Ok(x) if x >= 10 => {
+                let mut y = x;
+                while y % 10 == 0 {
+                    y /= 10;
+                }
+                y == 1
+            }
+            _ => false,
+        }
+    };
+    if !v.split('-').all(power_of_ten) {
+        return Ok(100);
+    }
+    if v.starts_with('+') {
+        // `Utils::mothurConvert` to int refuses what is not digits, `.`, `-`
+        return err!("[ERROR]: cannot convert {} to an integer.", v);
+    }
+    match v.parse::<u32>() {
+        Ok(x) => Ok(x),
+        Err(_) => err!("[ERROR]: precision={} (a range) is not supported.", v),
+    }
+}
+
 /// Reads the options of a cluster command.
 pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
     cmd.check_allowed(ALLOWED)?;
-    let inputdir = cmd.get("inputdir");
-    let file = |k: &str| cmd.get(k).map(|v| paths::with_inputdir(v, inputdir));
+    let file = |k: &str| cmd.get(k).map(String::from);
     let method = match cmd.get("method").unwrap_or("opti") {
         "average" => Method::Average,
         "furthest" => Method::Furthest,
@@ -140,18 +171,15 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
     if cmd.get("fasta").is_some() || cmd.get("vsearch").is_some() {
         return err!("[ERROR]: clustering a fasta file (agc/dgc with vsearch) is not supported.");
     }
-    if let Some(v) = cmd.get("sim") {
-        if parse_bool("sim", v)? {
-            return err!("[ERROR]: sim=T (similarity matrices) is not supported.");
-        }
+    if cmd.get("sim").is_some_and(is_true) {
+        return err!("[ERROR]: sim=T (similarity matrices) is not supported.");
     }
-    for k in ["showabund", "timing"] {
-        if let Some(v) = cmd.get(k) {
-            parse_bool(k, v)?;
-        }
-    }
+    // showabund, timing and processors change no file; mothur only fails
+    // when processors cannot be converted to an integer at all.
     if let Some(v) = cmd.get("processors") {
-        parse_positive_int("processors", v)?;
+        if v.starts_with('+') || v.parse::<i32>().is_err() {
+            return err!("[ERROR]: cannot convert {} to an integer.", v);
+        }
     }
     let dist = match (file("column"), file("phylip")) {
         (Some(_), Some(_)) => {
@@ -184,7 +212,7 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
         }
     }
     let precision = match cmd.get("precision") {
-        Some(v) => parse_positive_int("precision", v)?,
+        Some(v) => precision_of(v)?,
         None => 100,
     };
     let cutoff = match cmd.get("cutoff") {
@@ -211,7 +239,7 @@ pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
         method,
         cutoff,
         precision,
-        outputdir: cmd.get("outputdir").map(String::from),
+        outputdir: current.outputdir.clone(),
         seed,
     })
 }
@@ -543,7 +571,30 @@ pub fn run(
     if let Some(v) = cmd.get("seed") {
         current.seed = Some(parse_seed(v)?);
     }
-    let o = options(cmd, current)?;
+    let cmd = prepare_files(
+        cmd,
+        &["phylip", "column", "name", "count"],
+        current,
+        files,
+        log,
+    )?;
+    let o = options(&cmd, current)?;
+    // mothur makes the files given the batch's current ones while it reads
+    // the options, before the command runs.
+    match (
+        &o.dist,
+        cmd.get("column").is_some() || cmd.get("phylip").is_some(),
+    ) {
+        (DistFile::Column(c), true) => current.column = Some(c.clone()),
+        (DistFile::Phylip(p), true) => current.phylip = Some(p.clone()),
+        _ => {}
+    }
+    if let Some(c) = &o.count {
+        current.count = Some(c.clone());
+    }
+    if let Some(n) = &o.name {
+        current.name = Some(n.clone());
+    }
     let loaded = load(&o, files)?;
     let (outputs, cutoff) = cluster(&o, loaded);
     if !is_equal_f64(o.cutoff, cutoff) {
@@ -557,12 +608,6 @@ pub fn run(
         let _ = writeln!(log, "{}", name);
     }
     let _ = writeln!(log);
-    if let Some(c) = &o.count {
-        current.count = Some(c.clone());
-    }
-    if let Some(n) = &o.name {
-        current.name = Some(n.clone());
-    }
     Ok(())
 }
 
@@ -625,6 +670,30 @@ mod tests {
             l,
             "label\tnumASVs\tASV1\tASV2\tASV3\nunique\t3\ta,b\tc\td\n0.02\t2\ta,b,c\td\n"
         );
+    }
+
+    #[test]
+    fn precision_rules() {
+        for (v, p) in [
+            ("10", 10),
+            ("1000", 1000),
+            ("7", 100),
+            ("1", 100),
+            ("0", 100),
+        ] {
+            assert_eq!(precision_of(v).unwrap(), p, "{}", v);
+        }
+        for (v, p) in [
+            ("-10", 100),
+            ("abc", 100),
+            ("100.0", 100),
+            ("1e2", 100),
+            ("20", 100),
+        ] {
+            assert_eq!(precision_of(v).unwrap(), p, "{}", v);
+        }
+        assert!(precision_of("+100").is_err());
+        assert!(precision_of("10-100").is_err());
     }
 
     #[test]

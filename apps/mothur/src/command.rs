@@ -6,9 +6,10 @@
 //! inner spaces. mothur silently drops parameters it does not know; we
 //! reject them with a clear error instead.
 
-use crate::{err, Error};
+use crate::{err, paths, Error, Files};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 /// One parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,13 @@ pub struct Current {
     pub count: Option<String>,
     /// Last name file used.
     pub name: Option<String>,
+    /// Last fasta file given to dist.seqs.
+    pub fasta: Option<String>,
+    /// Output directory set by an `outputdir=` (with its `/`); later
+    /// commands of the batch write there too.
+    pub outputdir: Option<String>,
+    /// Input directories set by an `inputdir=` (each with its `/`).
+    pub inputdirs: Vec<String>,
     /// Random seed set by a `seed=` option (mothur keeps it for later commands).
     pub seed: Option<u64>,
 }
@@ -52,6 +60,76 @@ pub fn parse_batch(input: &str) -> Result<Vec<Command>, Error> {
     }
     if out.is_empty() {
         return err!("no command given");
+    }
+    Ok(out)
+}
+
+/// mothur's `Utils::isBlank`: leading NUL bytes, then white space (C
+/// `isspace`), then nothing.
+pub fn is_blank(data: &[u8]) -> bool {
+    let rest = data.iter().skip_while(|&&b| b == 0);
+    let mut rest = rest.skip_while(|&&b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
+    rest.next().is_none()
+}
+
+/// What mothur does with a command's options before the command itself
+/// runs (`CommandFactory::checkForRedirects`, then `validFile` per file
+/// parameter in `keys`):
+/// - `outputdir=` and `inputdir=` (`;`-separated) become the batch's
+///   directories: they stay in force for the following commands;
+/// - a file parameter is found where `Utils::checkLocations` looks: the
+///   name as given, then each input directory, then the output directory
+///   (the latter two with the name's last component); the option is
+///   rewritten to the name found; a file found nowhere is an error;
+/// - a file that is blank is reported and then treated as **not given**
+///   (mothur goes on to its current-file fallbacks, or aborts when there
+///   is none), so the option is removed.
+pub fn prepare_files(
+    cmd: &Command,
+    keys: &[&str],
+    current: &mut Current,
+    files: &mut dyn Files,
+    log: &mut dyn Write,
+) -> Result<Command, Error> {
+    if let Some(d) = cmd.get("outputdir").filter(|d| !d.is_empty()) {
+        current.outputdir = Some(paths::dir_with_slash(d));
+    }
+    if let Some(dirs) = cmd.get("inputdir") {
+        let dirs: Vec<String> = dirs
+            .split(';')
+            .filter(|d| !d.is_empty())
+            .map(paths::dir_with_slash)
+            .collect();
+        if !dirs.is_empty() {
+            current.inputdirs = dirs;
+        }
+    }
+    let mut out = cmd.clone();
+    for key in keys {
+        let Some(v) = cmd.get(key) else { continue };
+        let simple = paths::simple_name(v);
+        let mut candidates = Vec::from([String::from(v)]);
+        for d in current.inputdirs.iter().chain(current.outputdir.iter()) {
+            candidates.push(alloc::format!("{}{}", d, simple));
+        }
+        let mut found = None;
+        for c in candidates {
+            if let Ok(data) = files.read(&c) {
+                found = Some((c, data));
+                break;
+            }
+        }
+        let Some((name, data)) = found else {
+            // the error of the name as given
+            files.read(v)?;
+            return err!("[ERROR]: Unable to open {}", v);
+        };
+        if is_blank(&data) {
+            let _ = writeln!(log, "[ERROR]: {} is blank, aborting.", name);
+            out.options.retain(|(k, _)| k != key);
+        } else if let Some(slot) = out.options.iter_mut().find(|(k, _)| k == key) {
+            slot.1 = name;
+        }
     }
     Ok(out)
 }
@@ -100,9 +178,8 @@ pub fn parse_command(text: &str) -> Result<Command, Error> {
             } else {
                 v
             };
-            if options.iter().any(|(k2, _)| k2 == key) {
-                return err!("[ERROR]: option {} given twice in {}", key, name);
-            }
+            // mothur keeps options in a map: a repeated key takes the last value.
+            options.retain(|(k2, _)| k2 != key);
             options.push((key.to_string(), value.to_string()));
         }
     }
@@ -138,15 +215,10 @@ impl Command {
     }
 }
 
-/// mothur's `isTrue`: `T`/`TRUE` in any case is true; we also insist the
-/// value is a boolean at all (`F`/`FALSE`) rather than silently false.
-pub fn parse_bool(key: &str, v: &str) -> Result<bool, Error> {
-    let up = v.to_ascii_uppercase();
-    match up.as_str() {
-        "T" | "TRUE" => Ok(true),
-        "F" | "FALSE" => Ok(false),
-        _ => err!("[ERROR]: {}={} is not valid; use T or F.", key, v),
-    }
+/// mothur's `Utils::isTrue`: `T`/`TRUE` in any case is true, **anything
+/// else is false** (mothur takes `countends=yes` as F, silently).
+pub fn is_true(v: &str) -> bool {
+    matches!(v.to_ascii_uppercase().as_str(), "T" | "TRUE")
 }
 
 /// A number read into a C `float` (mothur's `float cutoff`), correctly
@@ -179,6 +251,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn blank_files() {
+        for b in [&b""[..], b" \n\t\r\n", b"\0\0\n \x0b\x0c"] {
+            assert!(is_blank(b), "{:?}", b);
+        }
+        // NUL only counts before the white space; anything else is content
+        for b in [&b"x"[..], b"\n\0", b"\0 \0", b"  a\n"] {
+            assert!(!is_blank(b), "{:?}", b);
+        }
+    }
+
+    #[test]
     fn parses_batch() {
         let b = parse_batch(
             "#dist.seqs(fasta=s.fasta, calc=onegap, countends=F, cutoff=0.03, output=lt, processors=1);cluster(column=s.dist)",
@@ -201,7 +284,10 @@ mod tests {
     fn rejects_malformed() {
         assert!(parse_command("dist.seqs").is_err());
         assert!(parse_command("dist.seqs(fasta)").is_err());
-        assert!(parse_command("dist.seqs(fasta=a, fasta=b)").is_err());
+        // a repeated option takes the last value, like mothur's map
+        let c = parse_command("dist.seqs(fasta=a, cutoff=1, fasta=b)").unwrap();
+        assert_eq!(c.get("fasta"), Some("b"));
+        assert_eq!(c.options.len(), 2);
         assert!(parse_command("(fasta=a)").is_err());
         assert!(parse_batch(" ; ").is_err());
         let c = parse_command("dist.seqs(bogus=1)").unwrap();
@@ -210,9 +296,8 @@ mod tests {
 
     #[test]
     fn numbers_and_bools() {
-        assert!(parse_bool("countends", "t").unwrap());
-        assert!(!parse_bool("countends", "False").unwrap());
-        assert!(parse_bool("countends", "x").is_err());
+        assert!(is_true("t") && is_true("True"));
+        assert!(!is_true("False") && !is_true("yes") && !is_true("1") && !is_true(""));
         assert_eq!(parse_f32("cutoff", "0.03").unwrap(), 0.03f32);
         assert!(parse_f32("cutoff", "abc").is_err());
         assert!(parse_f32("cutoff", "inf").is_err());

@@ -5,7 +5,7 @@
 //! Output goes to `[outputdir or fasta's dir][root]dist`,
 //! `[root]phylip.dist` or `[root]square.dist`.
 
-use crate::command::{parse_bool, parse_f32, parse_positive_int, Command, Current};
+use crate::command::{is_true, parse_f32, parse_positive_int, prepare_files, Command, Current};
 use crate::dist::{Calc, Calculator};
 use crate::output::{self, Format};
 use crate::{err, fasta, paths, Error, Files};
@@ -31,7 +31,7 @@ const ALLOWED: &[&str] = &[
 /// Parsed dist.seqs options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// Input FASTA (after inputdir).
+    /// Input FASTA (where it was found).
     pub fasta: String,
     /// Calculator.
     pub calc: Calc,
@@ -41,12 +41,12 @@ pub struct Options {
     pub cutoff: f32,
     /// Output format.
     pub format: Format,
-    /// `outputdir=`.
+    /// The batch's `outputdir=`, if any.
     pub outputdir: Option<String>,
 }
 
 /// Reads the options of a dist.seqs command.
-pub fn options(cmd: &Command) -> Result<Options, Error> {
+pub fn options(cmd: &Command, current: &Current) -> Result<Options, Error> {
     cmd.check_allowed(ALLOWED)?;
     if cmd.get("oldfasta").is_some() || cmd.get("column").is_some() {
         return err!(
@@ -54,12 +54,12 @@ pub fn options(cmd: &Command) -> Result<Options, Error> {
         );
     }
     if let Some(v) = cmd.get("fitcalc") {
-        if parse_bool("fitcalc", v)? {
+        if is_true(v) {
             return err!("[ERROR]: dist.seqs: fitcalc=T is not supported.");
         }
     }
     if let Some(v) = cmd.get("compress") {
-        if parse_bool("compress", v)? {
+        if is_true(v) {
             return err!("[ERROR]: dist.seqs: compress=T is not supported.");
         }
     }
@@ -71,51 +71,37 @@ pub fn options(cmd: &Command) -> Result<Options, Error> {
             return err!("[ERROR]: seed={} is not a whole number.", v);
         }
     }
-    let inputdir = cmd.get("inputdir");
     let fasta = match cmd.get("fasta") {
-        Some(f) if !f.is_empty() => paths::with_inputdir(f, inputdir),
-        _ => return err!("You have no current fastafile and the fasta parameter is required."),
+        Some(f) if !f.is_empty() => String::from(f),
+        // mothur falls back to the batch's current fasta file.
+        _ => match &current.fasta {
+            Some(f) => f.clone(),
+            None => {
+                return err!("You have no current fastafile and the fasta parameter is required.")
+            }
+        },
     };
     let calc = match cmd.get("calc").unwrap_or("onegap") {
-        "onegap" | "default" => Calc::OneGap,
-        "eachgap" => Calc::EachGap,
-        "nogaps" => Calc::NoGaps,
         "jtt" | "pmb" | "pam" | "kimura" => {
             return err!("[ERROR]: protein calculators (jtt, pmb, pam, kimura) are not supported.")
         }
-        other => {
-            return err!(
-                "[ERROR]: {} is not a valid calc. Options are eachgap, onegap and nogaps.",
-                other
-            )
-        }
+        // mothur uses onegap for an unknown calc (`run` logs its message).
+        other => calc_of(other).unwrap_or(Calc::OneGap),
     };
-    let countends = match cmd.get("countends") {
-        Some(v) => parse_bool("countends", v)?,
-        None => true,
-    };
+    let countends = cmd.get("countends").is_none_or(is_true);
     let cutoff = match cmd.get("cutoff") {
         Some(v) => parse_f32("cutoff", v)?,
         None => 1.0,
     };
-    let format = match cmd.get("output").unwrap_or("column") {
-        "column" => Format::Column,
-        "lt" | "phylip" => Format::Lt,
-        "square" => Format::Square,
-        other => {
-            return err!(
-                "[ERROR]: {} is not a valid output form. Options are column, lt and square.",
-                other
-            )
-        }
-    };
+    // mothur writes column for an unknown output (`run` logs its message).
+    let format = format_of(cmd.get("output").unwrap_or("column")).unwrap_or(Format::Column);
     Ok(Options {
         fasta,
         calc,
         countends,
         cutoff,
         format,
-        outputdir: cmd.get("outputdir").map(String::from),
+        outputdir: current.outputdir.clone(),
     })
 }
 
@@ -150,6 +136,26 @@ pub fn compute(o: &Options, seqs: &[fasta::Seq]) -> Result<(String, usize), Erro
     })
 }
 
+/// The calculator named `v`, if mothur knows it (`default` is onegap).
+fn calc_of(v: &str) -> Option<Calc> {
+    match v {
+        "onegap" | "default" => Some(Calc::OneGap),
+        "eachgap" => Some(Calc::EachGap),
+        "nogaps" => Some(Calc::NoGaps),
+        _ => None,
+    }
+}
+
+/// The output form named `v` (`phylip` is lt).
+fn format_of(v: &str) -> Option<Format> {
+    match v {
+        "column" => Some(Format::Column),
+        "lt" | "phylip" => Some(Format::Lt),
+        "square" => Some(Format::Square),
+        _ => None,
+    }
+}
+
 /// Runs dist.seqs.
 pub fn run(
     cmd: &Command,
@@ -157,7 +163,19 @@ pub fn run(
     files: &mut dyn Files,
     log: &mut dyn Write,
 ) -> Result<(), Error> {
-    let o = options(cmd)?;
+    let cmd = prepare_files(cmd, &["fasta"], current, files, log)?;
+    let o = options(&cmd, current)?;
+    current.fasta = Some(o.fasta.clone());
+    if let Some(v) = cmd.get("output").filter(|v| format_of(v).is_none()) {
+        let _ = writeln!(
+            log,
+            "{} is not a valid output form. Options are column, lt and square. I will use column.",
+            v
+        );
+    }
+    if let Some(v) = cmd.get("calc").filter(|v| calc_of(v).is_none()) {
+        let _ = writeln!(log, "{} is not a valid calc. Options are eachgap, onegap, nogaps, jtt, pmb, pam and kimura. I'll use onegap.", v);
+    }
     let data = files.read(&o.fasta)?;
     let seqs = fasta::parse(&data)?;
     let (text, below) = compute(&o, &seqs)?;

@@ -62,24 +62,34 @@ pub trait Files {
 /// Runs a mothur batch string such as
 /// `#dist.seqs(fasta=s.fasta, cutoff=0.03); cluster(column=s.dist, count=s.count_table)`.
 ///
-/// Commands run in order; the first failing command stops the batch.
+/// Commands run in order. Like mothur, a failing command does not stop
+/// the batch: its message goes to `log`, the following commands still run
+/// (with the current files as they are), and the batch then fails with the
+/// messages of every failed command, one per line.
 /// Progress and the names of written files go to `log`.
 pub fn run(commands: &str, files: &mut dyn Files, log: &mut dyn fmt::Write) -> Result<(), Error> {
     let batch = command::parse_batch(commands)?;
     let mut current = command::Current::default();
+    let mut failures: alloc::vec::Vec<String> = alloc::vec::Vec::new();
     for cmd in &batch {
         let _ = writeln!(log, "mothur > {}", cmd.text);
-        match cmd.name.as_str() {
-            "dist.seqs" => distseqs::run(cmd, &mut current, files, log)?,
-            "cluster" => cluster::run(cmd, &mut current, files, log)?,
+        let result = match cmd.name.as_str() {
+            "dist.seqs" => distseqs::run(cmd, &mut current, files, log),
+            "cluster" => cluster::run(cmd, &mut current, files, log),
             "quit" => break,
-            other => {
-                return err!(
-                    "{} is not a valid command; this implementation supports dist.seqs, cluster and quit.",
-                    other
-                )
-            }
+            other => err!(
+                "{} is not a valid command; this implementation supports dist.seqs, cluster and quit.",
+                other
+            ),
+        };
+        if let Err(e) = result {
+            let _ = writeln!(log, "{}", e);
+            failures.push(e.0);
         }
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error(failures.join("\n")))
+    }
 }

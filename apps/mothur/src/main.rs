@@ -21,6 +21,20 @@ impl Files for FsFiles {
             .map_err(|e| Error::new(format!("[ERROR]: Could not open {}: {}", name, e)))
     }
     fn write(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+        // mothur creates a missing `outputdir=` directory (one level, with
+        // `mkdir`).
+        if let Some(dir) = Path::new(name)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::create_dir(dir).map_err(|e| {
+                Error::new(format!(
+                    "[ERROR]: Could not create {}: {}",
+                    dir.display(),
+                    e
+                ))
+            })?;
+        }
         std::fs::write(name, data)
             .map_err(|e| Error::new(format!("[ERROR]: Could not write {}: {}", name, e)))
     }

@@ -60,18 +60,6 @@ pub fn output_name(input: &str, outputdir: Option<&str>, tags: &[&str]) -> Strin
     s
 }
 
-/// Applies `inputdir=`: a bare file name is looked up in that directory.
-pub fn with_inputdir(name: &str, inputdir: Option<&str>) -> String {
-    match inputdir {
-        Some(d) if !d.is_empty() && has_path(name).is_empty() => {
-            let mut s = dir_with_slash(d);
-            s.push_str(name);
-            s
-        }
-        _ => String::from(name),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,7 +79,5 @@ mod tests {
             output_name("a/s.x.fasta", Some("out"), &["an", "list"]),
             "out/s.x.an.list"
         );
-        assert_eq!(with_inputdir("s.fasta", Some("in")), "in/s.fasta");
-        assert_eq!(with_inputdir("x/s.fasta", Some("in")), "x/s.fasta");
     }
 }

@@ -58,16 +58,23 @@ fn errors_are_messages_not_panics() {
         "cannot convert",
     );
     fails_with(&d, &["#dist.seqs(fasta=s.fasta, calc=jtt)"], "protein");
+    // mothur's own fallbacks: an unknown output is column, a boolean that
+    // is not T/TRUE is false
+    let out = run(
+        &d,
+        &["#dist.seqs(fasta=s.fasta, output=tree, countends=maybe)"],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("I will use column"));
+    assert!(d.join("s.dist").exists());
+    std::fs::remove_file(d.join("s.dist")).unwrap();
+    // a failing command does not stop the batch, the batch still fails
     fails_with(
         &d,
-        &["#dist.seqs(fasta=s.fasta, output=tree)"],
-        "not a valid output",
+        &["#dist.seqs(fasta=missing.fasta); dist.seqs(fasta=s.fasta)"],
+        "Could not open missing.fasta",
     );
-    fails_with(
-        &d,
-        &["#dist.seqs(fasta=s.fasta, countends=maybe)"],
-        "countends",
-    );
+    assert!(d.join("s.dist").exists());
     fails_with(&d, &["#dist.seqs(fasta=s.fasta"], "parenthesis");
     fails_with(&d, &["#frobnicate(x=1)"], "not a valid command");
     fails_with(&d, &[], "usage");

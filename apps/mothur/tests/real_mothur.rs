@@ -77,30 +77,35 @@ fn names_of(fasta: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every file in `dir` except mothur's log files.
+/// Every file under `dir` (names relative to it, subdirectories such as an
+/// `outputdir=` included) except mothur's log files.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with("mothur."))
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    fn walk(dir: &Path, prefix: &str, v: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = format!("{}{}", prefix, e.file_name().to_string_lossy());
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &format!("{}/", name), v);
+            } else if !e.file_name().to_string_lossy().starts_with("mothur.") {
+                v.push((name, std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, "", &mut v);
     v.sort();
     v
 }
 
-fn run_mothur(dir: &Path, cmd: &str) {
+/// Runs mothur; `may_fail` allows batches where mothur reports an error
+/// (it still runs the other commands and exits 1).
+fn run_mothur(dir: &Path, cmd: &str, may_fail: bool) {
     let out = Command::new(MOTHUR)
         .arg(cmd)
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "mothur failed on {}", cmd);
+    assert!(may_fail || out.status.success(), "mothur failed on {}", cmd);
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
         if e.file_name().to_string_lossy().starts_with("mothur.") {
@@ -109,17 +114,36 @@ fn run_mothur(dir: &Path, cmd: &str) {
     }
 }
 
-fn run_corten(dir: &Path, cmd: &str) {
+/// Runs corten-mothur; with `may_fail` a failure must still be a clean
+/// error (exit 1 and a `corten-mothur:` message), never a crash.
+fn run_corten(dir: &Path, cmd: &str, may_fail: bool) {
     let out = Command::new(BIN)
         .arg(cmd)
         .current_dir(dir)
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if may_fail && !out.status.success() {
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "corten-mothur crashed on {}: {}",
+            cmd,
+            stderr
+        );
+        assert!(
+            stderr.starts_with("corten-mothur: "),
+            "unclear error on {}: {}",
+            cmd,
+            stderr
+        );
+        return;
+    }
     assert!(
         out.status.success(),
         "corten-mothur failed on {}: {}",
         cmd,
-        String::from_utf8_lossy(&out.stderr)
+        stderr
     );
 }
 
@@ -143,15 +167,27 @@ fn partitions(list: &[u8]) -> Vec<(String, BTreeSet<BTreeSet<String>>)> {
 /// Writes `inputs` into two scratch dirs, runs each command in both with
 /// the respective tool, and compares all resulting files.
 fn compare(tag: &str, inputs: &[(&str, &[u8])], commands: &[String]) {
+    compare_runs(tag, inputs, commands, false)
+}
+
+/// Like [`compare`] for batches in which mothur reports errors: only the
+/// files must agree (and corten-mothur must fail cleanly, if at all).
+fn compare_with_errors(tag: &str, inputs: &[(&str, &[u8])], commands: &[String]) {
+    compare_runs(tag, inputs, commands, true)
+}
+
+fn compare_runs(tag: &str, inputs: &[(&str, &[u8])], commands: &[String], may_fail: bool) {
     let m = scratch(&format!("{}-m", tag));
     let c = scratch(&format!("{}-c", tag));
     for (name, data) in inputs {
-        std::fs::write(m.join(name), data).unwrap();
-        std::fs::write(c.join(name), data).unwrap();
+        for d in [&m, &c] {
+            std::fs::create_dir_all(d.join(name).parent().unwrap()).unwrap();
+            std::fs::write(d.join(name), data).unwrap();
+        }
     }
     for cmd in commands {
-        run_mothur(&m, cmd);
-        run_corten(&c, cmd);
+        run_mothur(&m, cmd, may_fail);
+        run_corten(&c, cmd, may_fail);
         let (mo, co) = (outputs(&m), outputs(&c));
         let mn: Vec<&String> = mo.iter().map(|x| &x.0).collect();
         let cn: Vec<&String> = co.iter().map(|x| &x.0).collect();
@@ -523,4 +559,158 @@ fn dist_seqs_fasta_quirks() {
     let mut cmds = dist_commands("1.0");
     cmds.truncate(6);
     compare("quirks", &[("s.fasta", f.as_bytes())], &cmds);
+}
+
+#[test]
+fn blank_input_files_count_as_not_given() {
+    if skip().is_some() {
+        return;
+    }
+    // dist.seqs at cutoff 0 on distinct sequences writes an empty column
+    // file. mothur reports a blank file given as a parameter and treats it
+    // as not given: alone, cluster then has no distance file and writes
+    // nothing; in a batch it falls back to the current column file
+    // (the same s.dist) and clusters it. Blank name files and count
+    // tables, and NUL/white space only files, are blank too.
+    let fasta = slice(0, 12);
+    let ct = count_table(&fasta);
+    let cmds = [
+        "#dist.seqs(fasta=s.fasta, cutoff=0, processors=1)",
+        "#cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.05)",
+        "#cluster(column=s.dist, name=s.names, method=nearest)",
+        "#dist.seqs(fasta=s.fasta, cutoff=0, processors=1); cluster(column=s.dist, count=s.count_table, method=furthest, cutoff=0.05)",
+        "#dist.seqs(fasta=s.fasta, cutoff=0.1, processors=1); cluster(column=s.dist, count=blank.count_table, method=average, cutoff=0.05)",
+        "#dist.seqs(fasta=s.fasta, cutoff=0.1, processors=1); cluster(column=s.dist, name=nul.names, method=nearest, cutoff=0.05)",
+        "#dist.seqs(fasta=blank.fasta, processors=1)",
+    ];
+    compare_with_errors(
+        "blank",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+            ("s.names", b"\n  \n"),
+            ("blank.count_table", b""),
+            ("nul.names", b"\0\0\n\t\n"),
+            ("blank.fasta", b"\r\n\n"),
+        ],
+        &cmds.map(String::from),
+    );
+}
+
+#[test]
+fn a_failing_command_does_not_stop_the_batch_and_current_files_carry_over() {
+    if skip().is_some() {
+        return;
+    }
+    // mothur runs every command of a batch even after one fails; later
+    // commands use the current files: dist.seqs without fasta= takes the
+    // last fasta, cluster without a distance file the column file given
+    // to an earlier cluster (before the phylip file dist.seqs wrote).
+    let fasta = slice(300, 340);
+    let ct = count_table(&fasta);
+    let cmds = [
+        "#dist.seqs(fasta=s.fasta, cutoff=0.2, processors=1); cluster(column=s.dist, method=average, cutoff=0.1); dist.seqs(output=lt, calc=eachgap, processors=1)",
+        "#dist.seqs(fasta=s.fasta, output=square, processors=1); dist.seqs(calc=nogaps, countends=F, cutoff=0.1, processors=1); cluster(count=s.count_table, method=nearest, cutoff=0.05)",
+        "#cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.05); dist.seqs(fasta=s.fasta, output=lt, processors=1); cluster(method=furthest, cutoff=0.03)",
+    ];
+    compare_with_errors(
+        "carry",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+        ],
+        &cmds.map(String::from),
+    );
+}
+
+#[test]
+fn option_values_mothur_takes_its_own_way() {
+    if skip().is_some() {
+        return;
+    }
+    // Values mothur does not reject: booleans other than T/TRUE are false,
+    // an unknown calc is onegap and an unknown output column (both are
+    // case sensitive), a repeated option takes the last value, a precision
+    // that is not a power of ten >= 10 is dropped (default 100), cluster
+    // ignores any integer processors; outputdir= is created. And the ones
+    // it refuses: precision=+100 and processors=2.5 in cluster.
+    let fasta = slice(400, 440);
+    let ct = count_table(&fasta);
+    let mut cmds: Vec<String> = [
+        "countends=yes",
+        "countends=1, calc=eachgap",
+        "calc=EachGap, countends=F",
+        "calc=xyz, output=lt",
+        "output=COLUMN, calc=nogaps",
+        "output=Square",
+        "calc=eachgap, calc=nogaps, output=lt",
+        "cutoff=0.5, cutoff=0.1",
+        "outputdir=out",
+    ]
+    .iter()
+    .map(|o| format!("#dist.seqs(fasta=s.fasta, {}, processors=1)", o))
+    .collect();
+    cmds.push("#dist.seqs(fasta=s.fasta, cutoff=0.15, processors=1)".to_string());
+    for o in [
+        "precision=7",
+        "precision=1",
+        "precision=0",
+        "precision=-10",
+        "precision=abc, method=furthest",
+        "precision=100.0, method=nearest",
+        "precision=10000",
+        "processors=0",
+        "processors=-3, method=nearest",
+        "sim=yes, showabund=x, timing=t",
+        "precision=+100",
+        "processors=2.5",
+        "method=nearest, outputdir=out2",
+    ] {
+        cmds.push(format!(
+            "#cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.1, {})",
+            o
+        ));
+    }
+    compare_with_errors(
+        "optvals",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+        ],
+        &cmds,
+    );
+}
+
+#[test]
+fn outputdir_and_inputdir_stay_for_the_batch() {
+    if skip().is_some() {
+        return;
+    }
+    // mothur's checkForRedirects makes outputdir=/inputdir= the batch's
+    // directories, and input files are looked for as given, then in the
+    // input directories, then in the output directory: the cluster finds
+    // od/s.dist as s.dist, and the later dist.seqs writes into od/ too.
+    // A name found as given wins over the input directory (two different
+    // a.fasta files).
+    let fasta = slice(500, 530);
+    let other = slice(530, 550);
+    let ct = count_table(&fasta);
+    let ct_other = count_table(&other);
+    let cmds = [
+        "#dist.seqs(fasta=s.fasta, outputdir=od, cutoff=0.15, processors=1); cluster(column=s.dist, count=s.count_table, method=average, cutoff=0.05); dist.seqs(output=lt, processors=1); cluster(phylip=s.phylip.dist, method=nearest, cutoff=0.1)",
+        "#dist.seqs(fasta=x.fasta, inputdir=in, cutoff=0.2, processors=1); cluster(column=x.dist, count=x.count_table, method=furthest, cutoff=0.1)",
+        "#dist.seqs(fasta=a.fasta, inputdir=in, output=lt, processors=1)",
+    ];
+    compare_with_errors(
+        "dirs",
+        &[
+            ("s.fasta", fasta.as_bytes()),
+            ("s.count_table", ct.as_bytes()),
+            ("in/x.fasta", other.as_bytes()),
+            ("in/x.count_table", ct_other.as_bytes()),
+            ("a.fasta", fasta.as_bytes()),
+            ("in/a.fasta", other.as_bytes()),
+        ],
+        &cmds.map(String::from),
+    );
 }
