@@ -4,7 +4,7 @@
 //! "does not exist" when nobody has it).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::cli::ListFormat;
 use crate::error::OciError;
 use crate::state::{self, Dir, State, Status};
-use crate::{cgroup, runc, signal};
+use crate::{cgroup, out, runc, signal};
 
 /// How long `start` waits for the init to answer on the fifo, and
 /// `delete --force` for a killed init to be gone.
@@ -82,8 +82,7 @@ pub fn start(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
 
 pub fn state(root: &Path, id: &str, argv: &[String]) -> Result<(), OciError> {
     let (_dir, st) = open(root, id, argv)?;
-    println!("{:#}", st.oci_state());
-    Ok(())
+    out::line(&format!("{:#}", st.oci_state()))
 }
 
 pub fn kill(root: &Path, id: &str, sig: &str, all: bool, argv: &[String]) -> Result<(), OciError> {
@@ -174,15 +173,14 @@ pub fn ps(root: &Path, id: &str, json: bool, argv: &[String]) -> Result<(), OciE
     pids.sort_unstable();
     pids.dedup();
     if json {
-        println!("{}", serde_json::json!(pids));
-    } else {
-        println!("PID   CMD");
-        for p in pids {
-            let cmd = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-            println!("{p:<5} {}", cmd.trim());
-        }
+        return out::line(&serde_json::json!(pids).to_string());
     }
-    Ok(())
+    let mut table = String::from("PID   CMD\n");
+    for p in pids {
+        let cmd = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        table.push_str(&format!("{p:<5} {}\n", cmd.trim()));
+    }
+    out::print(&table)
 }
 
 /// `pause`: freezes the container's cgroup (runc pauses created and
@@ -250,7 +248,9 @@ pub fn list(root: &Path, format: ListFormat) -> Result<(), OciError> {
             // Removed meanwhile, runc's, or not a container.
             Ok(None) => runcs |= root.join(id).join("state.json").exists(),
             // One damaged container does not hide the others.
-            Err(e @ OciError::State { .. }) => eprintln!("corten-oci: list: {e}"),
+            Err(e @ OciError::State { .. }) => {
+                let _ = writeln!(std::io::stderr(), "corten-oci: list: {e}");
+            }
             Err(e) => return Err(e),
         }
     }
@@ -258,45 +258,52 @@ pub fn list(root: &Path, format: ListFormat) -> Result<(), OciError> {
         rows.extend(runc::list(root)?);
     }
     rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    match format {
+    let text = match format {
         ListFormat::Quiet => rows
             .iter()
-            .for_each(|r| println!("{}", r["id"].as_str().unwrap_or(""))),
-        ListFormat::Json => println!("{}", serde_json::Value::Array(rows)),
-        ListFormat::Table => {
-            let cell = |r: &serde_json::Value, k: &str| match &r[k] {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
-            let keys = ["id", "pid", "status", "bundle", "created", "owner"];
-            let table: Vec<Vec<String>> = rows
+            .map(|r| format!("{}\n", r["id"].as_str().unwrap_or("")))
+            .collect(),
+        ListFormat::Json => format!("{}\n", serde_json::Value::Array(rows)),
+        ListFormat::Table => table(&rows),
+    };
+    out::print(&text)
+}
+
+/// runc list's table: a header and one line per container.
+fn table(rows: &[serde_json::Value]) -> String {
+    let cell = |r: &serde_json::Value, k: &str| match &r[k] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
+    let keys = ["id", "pid", "status", "bundle", "created", "owner"];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| keys.iter().map(|k| cell(r, k)).collect())
+        .collect();
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            cells
                 .iter()
-                .map(|r| keys.iter().map(|k| cell(r, k)).collect())
-                .collect();
-            let widths: Vec<usize> = (0..head.len())
-                .map(|i| {
-                    table
-                        .iter()
-                        .map(|r| r[i].len())
-                        .chain([head[i].len()])
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            let line = |cells: &[String]| {
-                let padded: Vec<String> = cells
-                    .iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect();
-                println!("{}", padded.join("   ").trim_end());
-            };
-            line(&head.map(str::to_owned));
-            table.iter().for_each(|r| line(r));
-        }
+                .map(|r| r[i].len())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |row: &[String]| {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("{}\n", padded.join("   ").trim_end())
+    };
+    let mut text = line(&head.map(str::to_owned));
+    for r in &cells {
+        text.push_str(&line(r));
     }
-    Ok(())
+    text
 }
 
 /// `features`: what this runtime supports, in runc's format.

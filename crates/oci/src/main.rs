@@ -13,6 +13,7 @@ mod image;
 mod log;
 mod mounts;
 mod net;
+mod out;
 mod pid1;
 mod rootfs;
 mod run;
@@ -88,21 +89,12 @@ fn run(inv: &cli::Invocation, argv: &[String]) -> Result<u8, OciError> {
         Command::Update { id, file, flags } => {
             done(commands::update(root, id, file.as_deref(), flags, argv))
         }
-        Command::Features => {
-            println!("{:#}", commands::features());
-            Ok(0)
-        }
-        Command::Version => {
-            println!(
-                "corten-oci version {}\nspec: {OCI_VERSION}\ntenders: corten-spt, corten-hvt (Solo5 ABI 2); other bundles: runc",
-                env!("CARGO_PKG_VERSION")
-            );
-            Ok(0)
-        }
-        Command::Help => {
-            print!("{}", cli::usage());
-            Ok(0)
-        }
+        Command::Features => done(out::line(&format!("{:#}", commands::features()))),
+        Command::Version => done(out::line(&format!(
+            "corten-oci version {}\nspec: {OCI_VERSION}\ntenders: corten-spt, corten-hvt (Solo5 ABI 2); other bundles: runc",
+            env!("CARGO_PKG_VERSION")
+        ))),
+        Command::Help => done(out::print(cli::usage())),
     }
 }
 

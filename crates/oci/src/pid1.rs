@@ -10,6 +10,7 @@
 //! namespace the tender is exec'd directly.
 
 use std::ffi::CString;
+use std::io::Write;
 
 use crate::error::OciError;
 
@@ -48,7 +49,8 @@ pub fn run(
             libc::execve(argv[0], argv.as_ptr(), envp.as_ptr());
         }
         let e = std::io::Error::last_os_error();
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "corten-oci: container init: exec {}: {e}",
             name.to_string_lossy()
         );

@@ -185,3 +185,35 @@ fn a_corrupt_state_is_an_error_and_delete_force_clears_it() {
     assert_eq!(out.status, 0, "{}", out.output());
     assert!(!root.join("c1").exists());
 }
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_not_a_panic() {
+    let dir = TempDir::new("oci-full");
+    let root = dir.path().join("root");
+    for args in [
+        &["--version"][..],
+        &["features"],
+        &["--help"],
+        &["--root", root.to_str().unwrap(), "list"],
+        &["--root", root.to_str().unwrap(), "list", "--format", "json"],
+    ] {
+        let mut cmd = Command::new(common::oci());
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .stderr(Stdio::piped());
+        let out = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(20));
+        assert_eq!(out.status, 1, "{args:?}: {}", out.output());
+        assert!(
+            out.stderr
+                .contains("corten-oci: writing to standard output: No space left on device"),
+            "{args:?}: {}",
+            out.output()
+        );
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{args:?}: {}",
+            out.output()
+        );
+    }
+}
