@@ -9,6 +9,7 @@
 //! ```
 
 use corten_mothur::{archive, Error, Files};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -79,9 +80,19 @@ fn run_image(input: &str, output: &str, commands: &str) -> Result<(), Error> {
     let img = std::fs::read(input).map_err(|e| Error::new(format!("{}: {}", input, e)))?;
     let mut log = String::new();
     let r = archive::run_image(commands, &img, &mut log);
-    print!("{}", log);
+    let printed = print_log(&log);
     let out = r?;
-    std::fs::write(output, out).map_err(|e| Error::new(format!("{}: {}", output, e)))
+    std::fs::write(output, out).map_err(|e| Error::new(format!("{}: {}", output, e)))?;
+    printed
+}
+
+/// mothur's log on standard output; a full disk or a closed pipe is an
+/// error (the output files are written all the same), never a panic.
+fn print_log(log: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(log.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::new(format!("writing the log to standard output: {}", e)))
 }
 
 fn real_main(args: &[String]) -> Result<(), Error> {
@@ -95,8 +106,8 @@ fn real_main(args: &[String]) -> Result<(), Error> {
         {
             let mut log = String::new();
             let r = corten_mothur::run(cmd, &mut FsFiles, &mut log);
-            print!("{}", log);
-            r
+            let printed = print_log(&log);
+            r.and(printed)
         }
         _ => Err(usage()),
     }
@@ -107,7 +118,7 @@ fn main() -> ExitCode {
     match real_main(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("corten-mothur: {}", e);
+            let _ = writeln!(std::io::stderr(), "corten-mothur: {}", e);
             ExitCode::FAILURE
         }
     }

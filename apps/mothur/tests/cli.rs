@@ -220,3 +220,24 @@ fn run_image_matches_direct_run() {
         "not in the input image",
     );
 }
+
+#[test]
+fn a_log_that_cannot_be_written_is_an_error_not_a_panic() {
+    let d = scratch("full");
+    std::fs::write(d.join("s.fasta"), ">a\nACGT\n>b\nACGA\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("#dist.seqs(fasta=s.fasta)")
+        .current_dir(&d)
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", err);
+    assert!(
+        err.starts_with("corten-mothur: writing the log to standard output: No space left"),
+        "{}",
+        err
+    );
+    // The distances were computed and written all the same.
+    assert!(d.join("s.dist").exists());
+}
