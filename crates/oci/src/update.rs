@@ -165,7 +165,21 @@ impl Resources {
         let source: Box<dyn Read> = if path == "-" {
             Box::new(std::io::stdin())
         } else {
-            Box::new(fs::File::open(path).map_err(|e| OciError::io(path, e))?)
+            // Non-blocking, and only a regular file: a FIFO with no writer
+            // would hang the command.
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+                .map_err(|e| OciError::io(path, e))?;
+            if !f.metadata().map_err(|e| OciError::io(path, e))?.is_file() {
+                return Err(OciError::Usage(format!(
+                    "update --resources {path}: not a regular file (give a file, or - for \
+                     standard input)"
+                )));
+            }
+            Box::new(f)
         };
         let mut text = String::new();
         source
@@ -438,6 +452,15 @@ mod tests {
         let r = Resources::from_file(ok.to_str().unwrap()).unwrap();
         assert_eq!(r.pids_limit, Some(7));
         assert!(Resources::from_file("/nonexistent/r.json").is_err());
+        // A FIFO nobody writes to is refused at once, not waited on.
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo of a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = Resources::from_file(fifo.to_str().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = Resources::from_file("/").unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
