@@ -153,6 +153,12 @@ fn enable_all(dir: &Path) {
     }
 }
 
+/// Whether `dir` is a cgroup of the v2 hierarchy (every v2 cgroup lists
+/// its controllers; no v1 one does).
+pub fn is_v2(dir: &Path) -> bool {
+    dir.join("cgroup.controllers").exists()
+}
+
 /// A v1 cpuset cgroup starts with no CPUs and no memory nodes, and takes
 /// no task until it has some: each level created gets its parent's.
 fn inherit_cpuset(mount: &Path, rel: &Path) -> Result<(), OciError> {
@@ -203,9 +209,8 @@ enum Freezer {
 
 impl Freezer {
     fn of(dir: &Path) -> Option<Freezer> {
-        let v2 = dir.join("cgroup.freeze");
         let v1 = dir.join("freezer.state");
-        if v2.exists() {
+        if is_v2(dir) && dir.join("cgroup.freeze").exists() {
             Some(Freezer::V2(dir.to_owned()))
         } else if v1.exists() {
             Some(Freezer::V1(v1))

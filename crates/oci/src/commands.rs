@@ -1,7 +1,8 @@
 //! The commands that act on an existing container: start, state, kill,
-//! delete, ps, pause, resume, update, exec, and list over all of them. Each takes the container's lock first. A container that is
-//! not Corten's goes to runc, which answers in its own words (also
-//! "does not exist" when nobody has it).
+//! delete, ps, pause, resume, update, exec, and list over all of them.
+//! Each takes the container's lock first. A container that is not
+//! Corten's goes to runc, which answers in its own words (also "does not
+//! exist" when nobody has it).
 
 use std::fs::File;
 use std::io::{Read, Write};

@@ -341,7 +341,7 @@ pub fn apply(dirs: &[PathBuf], guest_mem_mib: u64, r: &Resources) -> Result<(), 
     }
     for w in writes(r) {
         let target = dirs.iter().find_map(|d| {
-            let v2 = d.join("cgroup.controllers").exists();
+            let v2 = crate::cgroup::is_v2(d);
             let (file, value) = if v2 {
                 (d.join(w.v2), &w.value_v2)
             } else {
