@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::cgroup;
 use crate::error::OciError;
 use crate::image::TENDER_RESERVE_MIB;
 
@@ -221,7 +222,17 @@ struct Write {
     v1: &'static str,
     v2: &'static str,
     value_v1: String,
-    value_v2: String,
+    /// `None`: this limit goes to v2 with another write (cpu.max holds
+    /// both quota and period).
+    value_v2: Option<V2>,
+}
+
+/// What a v2 file is given.
+enum V2 {
+    Text(String),
+    /// cpu.max with a new period and the quota in force kept (the kernel
+    /// wants the quota first; given alone, it keeps the period).
+    PeriodKeepingQuota(u64),
 }
 
 /// The cgroup writes for `r`, in the order the kernel accepts them.
@@ -232,7 +243,7 @@ fn writes(r: &Resources) -> Vec<Write> {
             v1,
             v2,
             value_v1: value.clone(),
-            value_v2: value,
+            value_v2: Some(V2::Text(value)),
         })
     };
     if let Some(c) = &r.cpuset_cpus {
@@ -253,7 +264,7 @@ fn writes(r: &Resources) -> Vec<Write> {
             v1: "memory.soft_limit_in_bytes",
             v2: "memory.low",
             value_v1: m.to_string(),
-            value_v2: if m < 0 { "0".into() } else { m.to_string() },
+            value_v2: Some(V2::Text(if m < 0 { "0".into() } else { m.to_string() })),
         });
     }
     if let Some(m) = r.memory {
@@ -261,7 +272,7 @@ fn writes(r: &Resources) -> Vec<Write> {
             v1: "memory.limit_in_bytes",
             v2: "memory.max",
             value_v1: m.to_string(),
-            value_v2: limit(m),
+            value_v2: Some(V2::Text(limit(m))),
         });
     }
     if let Some(s) = r.cpu_shares {
@@ -269,7 +280,7 @@ fn writes(r: &Resources) -> Vec<Write> {
             v1: "cpu.shares",
             v2: "cpu.weight",
             value_v1: s.to_string(),
-            value_v2: shares_to_weight(s).to_string(),
+            value_v2: Some(V2::Text(shares_to_weight(s).to_string())),
         });
     }
     if let Some(p) = r.cpu_period {
@@ -277,16 +288,19 @@ fn writes(r: &Resources) -> Vec<Write> {
             v1: "cpu.cfs_period_us",
             v2: "cpu.max",
             value_v1: p.to_string(),
-            value_v2: format!("{} {p}", r.cpu_quota.map_or("max".into(), limit)),
+            value_v2: Some(match r.cpu_quota {
+                Some(q) => V2::Text(format!("{} {p}", limit(q))),
+                None => V2::PeriodKeepingQuota(p),
+            }),
         });
     }
     if let Some(q) = r.cpu_quota {
-        let period = r.cpu_period.unwrap_or(100_000);
         w.push(Write {
             v1: "cpu.cfs_quota_us",
             v2: "cpu.max",
             value_v1: q.to_string(),
-            value_v2: format!("{} {period}", limit(q)),
+            // With a period, the write above set both.
+            value_v2: r.cpu_period.is_none().then(|| V2::Text(limit(q))),
         });
     }
     if let Some(b) = r.blkio_weight {
@@ -294,7 +308,7 @@ fn writes(r: &Resources) -> Vec<Write> {
             v1: "blkio.weight",
             v2: "io.weight",
             value_v1: b.to_string(),
-            value_v2: format!("default {b}"),
+            value_v2: Some(V2::Text(format!("default {b}"))),
         });
     }
     w
@@ -341,16 +355,20 @@ pub fn apply(dirs: &[PathBuf], guest_mem_mib: u64, r: &Resources) -> Result<(), 
     }
     for w in writes(r) {
         let target = dirs.iter().find_map(|d| {
-            let v2 = crate::cgroup::is_v2(d);
-            let (file, value) = if v2 {
-                (d.join(w.v2), &w.value_v2)
-            } else {
-                (d.join(w.v1), &w.value_v1)
-            };
-            file.exists().then_some((file, value))
+            let file = d.join(if cgroup::is_v2(d) { w.v2 } else { w.v1 });
+            file.exists().then(|| (cgroup::is_v2(d), file))
         });
         match target {
-            Some((file, value)) => write(&file, value)?,
+            Some((false, file)) => write(&file, &w.value_v1)?,
+            Some((true, file)) => match &w.value_v2 {
+                Some(V2::Text(value)) => write(&file, value)?,
+                Some(V2::PeriodKeepingQuota(p)) => {
+                    let now = fs::read_to_string(&file).map_err(|e| OciError::io(&file, e))?;
+                    let quota = now.split_whitespace().next().unwrap_or("max");
+                    write(&file, &format!("{quota} {p}"))?
+                }
+                None => {}
+            },
             None => {
                 return Err(OciError::Usage(format!(
                     "update: the container's cgroups have no {} (v1) or {} (v2): that \
@@ -475,8 +493,33 @@ mod tests {
             ..Resources::default()
         };
         let w = writes(&r);
-        let v2: Vec<(&str, &str)> = w.iter().map(|w| (w.v2, w.value_v2.as_str())).collect();
-        assert_eq!(v2, [("memory.max", "max"), ("cpu.max", "max 100000")]);
+        let v2: Vec<(&str, &str)> = w
+            .iter()
+            .filter_map(|w| match &w.value_v2 {
+                Some(V2::Text(t)) => Some((w.v2, t.as_str())),
+                _ => None,
+            })
+            .collect();
+        // A quota alone keeps the period in force (cpu.max takes one field).
+        assert_eq!(v2, [("memory.max", "max"), ("cpu.max", "max")]);
+        // Quota and period: one write of both; a period alone keeps the
+        // quota (read from cpu.max when applied).
+        let both = Resources {
+            cpu_quota: Some(50_000),
+            cpu_period: Some(200_000),
+            ..Resources::default()
+        };
+        let w = writes(&both);
+        assert!(matches!(&w[0].value_v2, Some(V2::Text(t)) if t == "50000 200000"));
+        assert!(w[1].value_v2.is_none());
+        let period = Resources {
+            cpu_period: Some(200_000),
+            ..Resources::default()
+        };
+        assert!(matches!(
+            writes(&period)[0].value_v2,
+            Some(V2::PeriodKeepingQuota(200_000))
+        ));
     }
 
     #[test]
