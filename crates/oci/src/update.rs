@@ -355,8 +355,9 @@ pub fn apply(dirs: &[PathBuf], guest_mem_mib: u64, r: &Resources) -> Result<(), 
     }
     for w in writes(r) {
         let target = dirs.iter().find_map(|d| {
-            let file = d.join(if cgroup::is_v2(d) { w.v2 } else { w.v1 });
-            file.exists().then(|| (cgroup::is_v2(d), file))
+            let v2 = cgroup::is_v2(d);
+            let file = d.join(if v2 { w.v2 } else { w.v1 });
+            file.exists().then_some((v2, file))
         });
         match target {
             Some((false, file)) => write(&file, &w.value_v1)?,
