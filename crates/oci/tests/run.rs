@@ -144,6 +144,16 @@ impl Drop for Bundle {
         for id in self.oci(&["list", "--quiet"]).stdout.lines() {
             let _ = self.oci(&["delete", "--force", id]);
         }
+        // The shared parent cgroup goes with the last test that used it
+        // (a removal fails while another test's container is inside).
+        let parent = Path::new(&self.cgroup).parent().unwrap().to_owned();
+        let rel = parent.strip_prefix("/").unwrap();
+        if let Ok(mounts) = std::fs::read_dir("/sys/fs/cgroup") {
+            for m in mounts.flatten() {
+                let _ = std::fs::remove_dir(m.path().join(rel));
+            }
+        }
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(rel));
     }
 }
 
